@@ -1,0 +1,39 @@
+# Two commands on a fresh machine (Python 3.11+ and make): `make run` and `make test`.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(BIN)/.installed-stamp
+
+.PHONY: run test lint typecheck java-avro bench clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $@
+
+## run: install, start the embedded broker on 127.0.0.1:9092 and create the topics
+run: $(STAMP)
+	$(BIN)/pai broker --port 9092
+
+## test: install (Python deps, JDK and Apache Avro Java), lint, type-check, check schemas, run every test
+test: $(STAMP) java-avro lint typecheck
+	$(BIN)/pai schemas check
+	$(BIN)/pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check services tests bench
+	$(BIN)/ruff format --check services tests bench
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+java-avro:
+	scripts/ensure-java-avro.sh
+
+## bench: run every benchmark (figures go to docs/benchmarks.md by hand)
+bench: $(STAMP)
+	$(BIN)/python bench/codec.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache var

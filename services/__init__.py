@@ -1,0 +1,1 @@
+"""PAI services: eligibility, scheduler and notifier for Program Aktywizacja i Integracja."""

@@ -1,0 +1,161 @@
+"""``pai``: the operator command line (embedded broker, topics, schemas).
+
+Every subcommand has ``--help``. Kafka settings come from the same ``PAI_``
+environment variables as the services, and flags override them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import signal
+import sys
+from pathlib import Path
+from types import FrameType
+
+from services.runtime.broker import BrokerError, EmbeddedBroker
+from services.runtime.contract_checks import check_store
+from services.runtime.kafka_admin import create_topics, partition_counts
+from services.runtime.schemas import SchemaStore
+from services.runtime.settings import load_settings
+from services.runtime.topics import ALL_TOPICS
+
+
+def _print_topic_results(bootstrap: str, partitions: int, replication: int) -> int:
+    results = asyncio.run(create_topics(bootstrap, partitions, replication))
+    failed = 0
+    for result in results:
+        if result.error:
+            failed += 1
+            print(f"  {result.name}: FAILED {result.error}", file=sys.stderr)
+        else:
+            state = "created" if result.created else "exists"
+            print(f"  {result.name}: {state}")
+    return 1 if failed else 0
+
+
+def cmd_broker(args: argparse.Namespace) -> int:
+    settings = load_settings()
+    partitions = args.partitions or settings.topic_partitions
+    broker = EmbeddedBroker(port=args.port, host=args.host, log_file=args.log_file)
+
+    def _stop(signum: int, frame: FrameType | None) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, _stop)
+    try:
+        broker.start()
+    except BrokerError as exc:
+        print(f"pai broker: {exc}", file=sys.stderr)
+        return 1
+    try:
+        print(f"embedded broker (tansu, memory only) listening on {broker.bootstrap}")
+        if not args.no_topics:
+            print(f"topics ({partitions} partitions):")
+            if _print_topic_results(broker.bootstrap, partitions, 1):
+                return 1
+        print(f"ready: export PAI_KAFKA_BOOTSTRAP={broker.bootstrap}   (Ctrl-C stops it)")
+        sys.stdout.flush()
+        code = broker.wait()
+        print(f"pai broker: the broker exited with {code}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("stopping the embedded broker (everything it held is gone)")
+        return 0
+    finally:
+        broker.stop()
+
+
+def cmd_topics_create(args: argparse.Namespace) -> int:
+    settings = load_settings()
+    bootstrap = args.bootstrap or settings.kafka_bootstrap
+    partitions = args.partitions or settings.topic_partitions
+    print(f"topics on {bootstrap} ({partitions} partitions):")
+    return _print_topic_results(bootstrap, partitions, settings.topic_replication_factor)
+
+
+def cmd_topics_list(args: argparse.Namespace) -> int:
+    settings = load_settings()
+    counts = asyncio.run(partition_counts(args.bootstrap or settings.kafka_bootstrap))
+    for spec in ALL_TOPICS:
+        have = counts.get(spec.name)
+        state = f"{have} partitions" if have is not None else "MISSING"
+        print(f"{spec.name:40} {state:15} {spec.summary}")
+    return 0 if all(t.name in counts for t in ALL_TOPICS) else 1
+
+
+def cmd_schemas_check(args: argparse.Namespace) -> int:
+    store = SchemaStore(args.schemas_dir)
+    problems = check_store(store)
+    for name in store.names:
+        versions = store.versions(name)
+        print(f"{name}: v{versions[-1].version} current, {len(versions)} kept")
+    if problems:
+        print(f"\n{len(problems)} problem(s):", file=sys.stderr)
+        for problem in problems:
+            print(f"  {problem}", file=sys.stderr)
+        return 1
+    print("all schemas are documented and BACKWARD_TRANSITIVE compatible")
+    return 0
+
+
+def cmd_schemas_list(args: argparse.Namespace) -> int:
+    store = SchemaStore(args.schemas_dir)
+    for name in store.names:
+        for version in store.versions(name):
+            fp = version.fingerprint[::-1].hex()
+            print(f"{name:24} v{version.version}  fingerprint {fp}  {version.path}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="pai", description=__doc__.split("\n")[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    broker = sub.add_parser(
+        "broker",
+        help="run the embedded Kafka-protocol broker (tansu)",
+        description="Run the embedded broker on loopback and create the"
+        " topics. Memory only: for laptops, demos and tests.",
+    )
+    broker.add_argument("--port", type=int, default=9092, help="TCP port (default 9092)")
+    broker.add_argument("--host", default="127.0.0.1", help="address to listen on (loopback)")
+    broker.add_argument(
+        "--partitions", type=int, help="partitions per topic (PAI_TOPIC_PARTITIONS)"
+    )
+    broker.add_argument("--no-topics", action="store_true", help="do not create the topics")
+    broker.add_argument("--log-file", type=Path, help="write the broker's own log here")
+    broker.set_defaults(func=cmd_broker)
+
+    topics = sub.add_parser("topics", help="create or list the contract's topics")
+    topics_sub = topics.add_subparsers(dest="topics_command", required=True)
+    create = topics_sub.add_parser("create", help="create missing topics (existing ones stay)")
+    create.add_argument("--bootstrap", help="host:port (PAI_KAFKA_BOOTSTRAP)")
+    create.add_argument(
+        "--partitions", type=int, help="partitions per topic (PAI_TOPIC_PARTITIONS)"
+    )
+    create.set_defaults(func=cmd_topics_create)
+    listing = topics_sub.add_parser("list", help="show the contract's topics on the broker")
+    listing.add_argument("--bootstrap", help="host:port (PAI_KAFKA_BOOTSTRAP)")
+    listing.set_defaults(func=cmd_topics_list)
+
+    schemas = sub.add_parser("schemas", help="check or list the Avro schemas")
+    schemas_sub = schemas.add_subparsers(dest="schemas_command", required=True)
+    check = schemas_sub.add_parser(
+        "check", help="every version BACKWARD_TRANSITIVE compatible and documented"
+    )
+    check.add_argument("--schemas-dir", type=Path, help="directory of <name>/vN.avsc files")
+    check.set_defaults(func=cmd_schemas_check)
+    lst = schemas_sub.add_parser("list", help="every kept version with its fingerprint")
+    lst.add_argument("--schemas-dir", type=Path, help="directory of <name>/vN.avsc files")
+    lst.set_defaults(func=cmd_schemas_list)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = build_parser().parse_args(argv)
+    sys.exit(args.func(args))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,161 @@
+"""Avro single-object encoding of Kafka values (Avro specification, "Single object encoding").
+
+Wire layout: ``C3 01`` + the writer schema's CRC-64-AVRO fingerprint (8 bytes,
+little-endian) + the Avro binary body. :class:`AvroCodec` writes with the current
+version of one schema and reads bytes written with any kept version of it,
+resolving them to the current one. Every reading failure is an
+:class:`UndecodableRecord` whose ``reason`` is a stable code and whose message
+says what the producer should fix.
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+from fastavro import schemaless_reader, schemaless_writer
+from fastavro.validation import ValidationError, validate
+
+from services.runtime.schemas import SchemaStore, SchemaVersion, default_store
+
+MAGIC = b"\xc3\x01"
+HEADER_LEN = len(MAGIC) + 8
+
+
+class DecodeFailure(StrEnum):
+    """Why bytes could not be read; stable codes for dead letters and metrics."""
+
+    EMPTY = "empty"
+    BAD_MAGIC = "bad-magic"
+    TRUNCATED_HEADER = "truncated-header"
+    UNKNOWN_FINGERPRINT = "unknown-fingerprint"
+    WRONG_SCHEMA = "wrong-schema"
+    TRUNCATED_BODY = "truncated-body"
+    TRAILING_BYTES = "trailing-bytes"
+    INVALID_BODY = "invalid-body"
+
+
+class UndecodableRecord(ValueError):
+    """The bytes are not a record of this topic's schema. ``reason`` is a :class:`DecodeFailure`."""
+
+    def __init__(self, reason: DecodeFailure, message: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+
+
+class UnencodableRecord(ValueError):
+    """A record does not match the schema it is written with."""
+
+
+@dataclass(frozen=True, slots=True)
+class Decoded:
+    """A record read from the wire: record name (e.g. ``BenefitsGranted``), fields, writer."""
+
+    type: str
+    fields: dict[str, Any]
+    writer_version: int
+
+
+class AvroCodec:
+    """Reads and writes the values of one schema (all kept versions of it)."""
+
+    def __init__(self, schema_name: str, store: SchemaStore | None = None) -> None:
+        self.store = store or default_store()
+        self.schema_name = schema_name
+        self.current: SchemaVersion = self.store.current(schema_name)
+        self._known = {v.fingerprint for v in self.store.versions(schema_name)}
+        self._is_union = isinstance(self.current.raw, list)
+        names = self.current.record_names
+        self._full_names = {name.rsplit(".", 1)[-1]: name for name in names}
+        self._header = MAGIC + self.current.fingerprint
+
+    # -- writing ---------------------------------------------------------------------------
+    def encode(self, record_type: str, fields: dict[str, Any]) -> bytes:
+        """Single-object bytes of ``fields`` as record ``record_type`` of the current version."""
+        full_name = self._full_names.get(record_type)
+        if full_name is None:
+            raise UnencodableRecord(
+                f"{self.schema_name} has no record {record_type!r};"
+                f" it has {', '.join(sorted(self._full_names))}"
+            )
+        datum: Any = (full_name, fields) if self._is_union else fields
+        buf = io.BytesIO()
+        buf.write(self._header)
+        try:
+            schemaless_writer(buf, self.current.parsed, datum)
+        except (ValueError, TypeError, AttributeError, KeyError, OverflowError) as exc:
+            raise UnencodableRecord(self._explain(datum, exc)) from exc
+        return buf.getvalue()
+
+    def _explain(self, datum: Any, exc: Exception) -> str:
+        try:
+            validate(datum, self.current.parsed, raise_errors=True)
+        except ValidationError as verr:
+            return f"{self.schema_name} v{self.current.version}: {verr}"
+        return f"{self.schema_name} v{self.current.version}: {type(exc).__name__}: {exc}"
+
+    # -- reading ---------------------------------------------------------------------------
+    def decode(self, data: bytes | None) -> Decoded:
+        """Read single-object bytes written with any kept version, as the current version."""
+        if not data:
+            raise UndecodableRecord(DecodeFailure.EMPTY, "the value is empty (or a tombstone)")
+        writer = self._writer_of(data)
+        buf = io.BytesIO(data)
+        buf.seek(HEADER_LEN)
+        reader = None if writer is self.current else self.current.parsed
+        try:
+            value: Any = schemaless_reader(buf, writer.parsed, reader, return_record_name=True)
+        except (EOFError, IndexError):
+            raise UndecodableRecord(
+                DecodeFailure.TRUNCATED_BODY,
+                f"the Avro body ends early for {self.schema_name} v{writer.version}"
+                f" ({len(data)} bytes): the record was cut",
+            ) from None
+        except Exception as exc:  # fastavro raises many kinds on corrupt input
+            raise UndecodableRecord(
+                DecodeFailure.INVALID_BODY,
+                f"the Avro body is not a {self.schema_name} v{writer.version} record:"
+                f" {type(exc).__name__}: {exc}",
+            ) from None
+        if buf.tell() != len(data):
+            raise UndecodableRecord(
+                DecodeFailure.TRAILING_BYTES,
+                f"{len(data) - buf.tell()} bytes follow the {self.schema_name}"
+                f" v{writer.version} record: one record per Kafka value",
+            )
+        if self._is_union:
+            full_name, fields = value
+        else:
+            full_name, fields = self.current.record_names[0], value
+        return Decoded(full_name.rsplit(".", 1)[-1], fields, writer.version)
+
+    def _writer_of(self, data: bytes) -> SchemaVersion:
+        if data[:2] != MAGIC[: len(data)]:
+            raise UndecodableRecord(
+                DecodeFailure.BAD_MAGIC,
+                f"the value starts with {data[:2].hex(' ')}, not C3 01: it is not Avro"
+                " single-object encoding (raw Avro, JSON or a schema-registry framing?)",
+            )
+        if len(data) < HEADER_LEN:
+            raise UndecodableRecord(
+                DecodeFailure.TRUNCATED_HEADER,
+                f"the value has {len(data)} bytes, fewer than the 10-byte single-object header",
+            )
+        fp = data[2:HEADER_LEN]
+        writer = self.store.by_fingerprint(fp)
+        if writer is None:
+            raise UndecodableRecord(
+                DecodeFailure.UNKNOWN_FINGERPRINT,
+                f"no kept schema has fingerprint {fp[::-1].hex()} (CRC-64-AVRO, big-endian hex):"
+                f" write with a published version of {self.schema_name}"
+                " (see schemas/ and docs/asyncapi.yaml)",
+            )
+        if writer.fingerprint not in self._known:
+            raise UndecodableRecord(
+                DecodeFailure.WRONG_SCHEMA,
+                f"the value was written with {writer.name} v{writer.version},"
+                f" but this topic carries {self.schema_name}",
+            )
+        return writer

@@ -1,0 +1,119 @@
+"""Checks of the Avro contract under ``schemas/``: evolution and documentation.
+
+- BACKWARD_TRANSITIVE: every version, as reader, can read data written with
+  every earlier version (Apache Avro's own schema-resolution checker).
+- Documentation: every record, enum and field has a ``doc``; every enum has a
+  default symbol; every named type has a namespace.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+import avro.errors
+import avro.schema
+from avro.compatibility import ReaderWriterCompatibilityChecker, SchemaCompatibilityType
+
+from services.runtime.schemas import SchemaStore, SchemaVersion
+
+
+@dataclass(frozen=True)
+class Problem:
+    schema: str
+    version: int
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.schema} v{self.version}: {self.message}"
+
+
+def _parse(raw: Any) -> avro.schema.Schema:
+    return avro.schema.parse(json.dumps(raw))
+
+
+def _branches(raw: Any) -> dict[str, Any]:
+    branches = raw if isinstance(raw, list) else [raw]
+    return {f"{b.get('namespace', '')}.{b['name']}": b for b in branches if isinstance(b, dict)}
+
+
+def incompatibilities(reader: Any, writer: Any) -> list[str]:
+    """Why data written with ``writer`` cannot be read with ``reader`` (empty when it can)."""
+    checker = ReaderWriterCompatibilityChecker()  # type: ignore[no-untyped-call]
+    result = checker.get_compatibility(_parse(reader), _parse(writer))
+    if result.compatibility is SchemaCompatibilityType.compatible:
+        return []
+    found = [
+        f"at {loc}: {msg}" for loc, msg in zip(result.locations, result.messages, strict=False)
+    ]
+    # A union's verdict names only the branch type; say which record and why.
+    reader_branches = _branches(reader)
+    for name, writer_branch in _branches(writer).items():
+        reader_branch = reader_branches.get(name)
+        if reader_branch is None:
+            found.append(f"record {name} was removed: data written as it cannot be read")
+            continue
+        try:
+            sub = checker.get_compatibility(_parse(reader_branch), _parse(writer_branch))
+        except avro.errors.SchemaParseException:
+            continue  # the branch refers to a type named in another branch
+        if sub.compatibility is not SchemaCompatibilityType.compatible:
+            found.extend(f"record {name}: {msg}" for msg in sorted(sub.messages))
+    return found
+
+
+def backward_transitive_problems(versions: list[SchemaVersion]) -> list[Problem]:
+    """Problems of each version read against every earlier one."""
+    problems = []
+    for i, reader in enumerate(versions):
+        for writer in versions[:i]:
+            for message in incompatibilities(reader.raw, writer.raw):
+                problems.append(
+                    Problem(
+                        reader.name, reader.version, f"cannot read v{writer.version} data {message}"
+                    )
+                )
+    return problems
+
+
+def documentation_problems(version: SchemaVersion) -> list[Problem]:
+    """Missing docs, namespaces and enum defaults."""
+    problems: list[str] = []
+
+    def visit(node: Any, where: str) -> None:
+        if isinstance(node, list):
+            for branch in node:
+                visit(branch, where)
+        elif isinstance(node, dict):
+            kind = node.get("type")
+            if kind in ("record", "enum", "fixed"):
+                name = f"{node.get('namespace', '')}.{node['name']}".lstrip(".")
+                if "namespace" not in node and "." not in node["name"] and where == "":
+                    problems.append(f"{name} has no namespace")
+                if not node.get("doc"):
+                    problems.append(f"{name} has no doc")
+                if kind == "enum" and "default" not in node:
+                    problems.append(f"enum {name} has no default symbol")
+                for fld in node.get("fields", []):
+                    if not fld.get("doc"):
+                        problems.append(f"field {name}.{fld['name']} has no doc")
+                    visit(fld["type"], name)
+            elif kind == "array":
+                visit(node["items"], where)
+            elif kind == "map":
+                visit(node["values"], where)
+
+    visit(version.raw, "")
+    return [Problem(version.name, version.version, p) for p in problems]
+
+
+def check_store(store: SchemaStore) -> list[Problem]:
+    """Every problem of every schema in the store."""
+    problems: list[Problem] = []
+    for name in store.names:
+        versions = store.versions(name)
+        problems.extend(backward_transitive_problems(versions))
+        for version in versions:
+            problems.extend(documentation_problems(version))
+    return problems

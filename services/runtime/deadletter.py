@@ -1,0 +1,90 @@
+"""Dead letters: input a service could not read or accept, kept whole on ``pai.dlq.v1``.
+
+The dead letter carries the original key, value and headers, plus error headers
+named as Kafka Connect names them (``__connect.errors.topic``, ``.partition``,
+``.offset``, ``.exception.message``, ...) so existing Kafka tools show them,
+and ``pai.dlq.reason``, a stable code for metrics and replay filters.
+Messages must not contain an unmasked PESEL; the value itself may (the DLQ is
+personal data, like the topics it comes from).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+from services.runtime.topics import DLQ
+
+CONNECT = "__connect.errors."
+REASON_HEADER = "pai.dlq.reason"
+
+Headers = Sequence[tuple[str, bytes]]
+SendFn = Callable[[str, bytes | None, bytes | None, list[tuple[str, bytes]]], Awaitable[Any]]
+"""``send(topic, key, value, headers)`` that returns once the broker acknowledged the record."""
+
+
+class Stage(StrEnum):
+    """Where the record failed, with Kafka Connect's stage names."""
+
+    KEY_CONVERTER = "KEY_CONVERTER"
+    VALUE_CONVERTER = "VALUE_CONVERTER"
+    TASK_PUT = "TASK_PUT"
+    """Read fine, but the service does not accept it (a rule of the contract is broken)."""
+
+
+@dataclass(frozen=True)
+class DeadLetter:
+    """One record that could not be read or accepted, with where it came from and why."""
+
+    service: str
+    topic: str
+    partition: int
+    offset: int
+    key: bytes | None
+    value: bytes | None
+    reason: str
+    """Stable code, e.g. ``unknown-fingerprint`` or ``invalid-pesel``."""
+    message: str
+    """What is wrong and what the producer should fix, for a person."""
+    exception_class: str = "services.runtime.deadletter.Rejected"
+    stage: Stage = Stage.TASK_PUT
+    original_headers: Headers = field(default_factory=tuple)
+
+    def headers(self) -> list[tuple[str, bytes]]:
+        """Original headers, then the error headers."""
+        error_headers = {
+            "topic": self.topic,
+            "partition": str(self.partition),
+            "offset": str(self.offset),
+            "connector.name": self.service,
+            "stage": self.stage.value,
+            "class.name": f"services.{self.service}",
+            "exception.class.name": self.exception_class,
+            "exception.message": self.message,
+        }
+        return [
+            *self.original_headers,
+            *((CONNECT + name, value.encode()) for name, value in error_headers.items()),
+            (REASON_HEADER, self.reason.encode()),
+        ]
+
+
+def read_error_headers(headers: Headers) -> dict[str, str]:
+    """The error headers of a dead letter as ``{"topic": ..., "offset": ..., "reason": ...}``."""
+    found = {}
+    for name, value in headers:
+        if name.startswith(CONNECT):
+            found[name.removeprefix(CONNECT)] = value.decode()
+        elif name == REASON_HEADER:
+            found["reason"] = value.decode()
+    return found
+
+
+async def send_dead_letter(send: SendFn, letter: DeadLetter, topic: str = DLQ.name) -> None:
+    """Write ``letter`` to the dead-letter topic; returns once the broker acknowledged it.
+
+    The caller commits the source offset only after this returns.
+    """
+    await send(topic, letter.key, letter.value, letter.headers())

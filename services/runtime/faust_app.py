@@ -1,0 +1,72 @@
+"""The Faust app factory every service uses, and its health views.
+
+Start-up time: a consumer group on the embedded broker (tansu) forms only after
+half of the member's session timeout, whatever the client; Faust's default
+``broker_session_timeout`` of 60 s therefore kept a worker unready for ~30 s.
+The factory takes the session timeout from settings (default 10 s, the classic
+Kafka client default; heartbeat 3 s), which brings a worker with a table to
+ready in ~5-7 s there (~4 s with 6 s) and is a sound value on Apache Kafka.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import faust
+from faust.web import Request, Response, View
+
+from services.runtime.settings import Settings
+
+
+def create_app(service: str, settings: Settings, **overrides: Any) -> faust.App:
+    """A Faust app for ``service`` (e.g. ``eligibility``), configured from ``settings``.
+
+    Values are raw bytes (the Avro codec is ours), tables use RocksDB under
+    ``PAI_DATA_DIR``, and ``/health/live`` and ``/health/ready`` are served on
+    ``PAI_WEB_PORT``.
+    """
+    conf: dict[str, Any] = {
+        "broker": [f"kafka://{server}" for server in settings.bootstrap_servers],
+        "store": "rocksdb://",
+        "datadir": str(settings.data_dir),
+        "topic_partitions": settings.topic_partitions,
+        "topic_replication_factor": settings.topic_replication_factor,
+        "broker_session_timeout": settings.kafka_session_timeout_s,
+        "broker_heartbeat_interval": settings.kafka_heartbeat_interval_s,
+        "broker_rebalance_timeout": settings.kafka_rebalance_timeout_s,
+        "consumer_auto_offset_reset": "earliest",
+        "producer_acks": -1,
+        "key_serializer": "raw",
+        "value_serializer": "raw",
+        "web_port": settings.web_port,
+        "web_bind": settings.web_bind,
+    }
+    conf.update(overrides)
+    app = faust.App(f"pai-{service}", **conf)
+    register_health_views(app)
+    return app
+
+
+def is_ready(app: faust.App) -> bool:
+    """Partitions assigned and tables recovered: the group is stable and recovery is done."""
+    recovery = app.tables.recovery  # type: ignore[attr-defined]
+    return bool(recovery.completed.is_set() and not app.rebalancing and not recovery.in_recovery)
+
+
+def register_health_views(app: faust.App) -> None:
+    """``GET /health/live`` (the event loop answers) and ``GET /health/ready``."""
+
+    @app.page("/health/live")
+    class Live(View):
+        async def get(self, request: Request) -> Response:
+            return self.json({"status": "live"})
+
+    @app.page("/health/ready")
+    class Ready(View):
+        async def get(self, request: Request) -> Response:
+            ready = is_ready(app)
+            body = {
+                "status": "ready" if ready else "starting",
+                "assigned_partitions": len(app.consumer.assignment()) if ready else 0,
+            }
+            return self.json(body, status=200 if ready else 503)

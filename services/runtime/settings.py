@@ -1,0 +1,96 @@
+"""Service settings: environment variables with the ``PAI_`` prefix, validated at start-up.
+
+A bad value stops the service before it touches Kafka, with a message that names
+the variable (``PAI_CLOCK``), the value and what is allowed; see :func:`load_settings`.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+_HOST_PORT = re.compile(r"^[A-Za-z0-9._\-\[\]:]+:\d{1,5}$")
+ENV_PREFIX = "PAI_"
+
+
+class SettingsError(SystemExit):
+    """Raised (and exits) when a setting is invalid; the text names every bad variable."""
+
+
+class Settings(BaseSettings):
+    """All settings of a PAI worker. Every field is read from ``PAI_<FIELD NAME>``."""
+
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="ignore", frozen=True)
+
+    kafka_bootstrap: str = Field(
+        "127.0.0.1:9092", description="Kafka bootstrap servers, host:port[,host:port...]"
+    )
+    topic_partitions: int = Field(
+        4, ge=1, le=1024, description="Partition count shared by every per-person topic"
+    )
+    topic_replication_factor: int = Field(1, ge=1, le=16)
+    kafka_session_timeout_s: float = Field(
+        10.0,
+        gt=0,
+        le=300,
+        description=(
+            "Consumer-group session timeout. The embedded broker holds every JoinGroup for half"
+            " of it, so it bounds start-up time there; 10 s is the classic Kafka client default."
+        ),
+    )
+    kafka_heartbeat_interval_s: float = Field(3.0, gt=0, le=100)
+    kafka_rebalance_timeout_s: float = Field(30.0, gt=0, le=600)
+    partners_file: Path | None = Field(None, description="YAML file of OPS webhook partners")
+    clock: Literal["system", "topic"] = "system"
+    ruleset: Literal["seed", "no-profile"] = "seed"
+    web_port: int = Field(6066, ge=1, le=65535)
+    web_bind: str = "0.0.0.0"
+    data_dir: Path = Field(Path("var/data"), description="Local state (RocksDB tables)")
+    admin_token: SecretStr | None = Field(None, description="Bearer token of operator views")
+    log_level: Literal["debug", "info", "warn", "error"] = "info"
+
+    @field_validator("kafka_bootstrap")
+    @classmethod
+    def _bootstrap_is_host_port(cls, value: str) -> str:
+        servers = [s.strip() for s in value.split(",") if s.strip()]
+        bad = [s for s in servers if not _HOST_PORT.match(s)]
+        if not servers or bad:
+            raise ValueError(f"expected host:port[,host:port...], got {value!r}")
+        return ",".join(servers)
+
+    @model_validator(mode="after")
+    def _heartbeat_below_session(self) -> Settings:
+        if self.kafka_heartbeat_interval_s >= self.kafka_session_timeout_s:
+            raise ValueError(
+                "PAI_KAFKA_HEARTBEAT_INTERVAL_S must be below PAI_KAFKA_SESSION_TIMEOUT_S"
+                f" ({self.kafka_heartbeat_interval_s} >= {self.kafka_session_timeout_s})"
+            )
+        return self
+
+    @property
+    def bootstrap_servers(self) -> list[str]:
+        return self.kafka_bootstrap.split(",")
+
+
+def describe_errors(exc: ValidationError) -> str:
+    """One line per invalid setting, naming its environment variable."""
+    lines = []
+    for err in exc.errors():
+        loc = [str(part) for part in err["loc"]]
+        name = ENV_PREFIX + loc[0].upper() if loc else "settings"
+        value = err.get("input")
+        shown = "" if loc == [] or isinstance(value, dict) else f" (got {value!r})"
+        lines.append(f"  {name}: {err['msg']}{shown}")
+    return "invalid settings:\n" + "\n".join(lines)
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read and validate the settings; exit with a readable message if any is invalid."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        raise SettingsError(describe_errors(exc)) from None

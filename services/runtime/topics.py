@@ -1,0 +1,115 @@
+"""The topic catalogue: every Kafka topic of SPEC.md, its schema, key and retention.
+
+Data only; creating topics on a broker is :mod:`services.runtime.kafka_admin`'s job.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class TopicSpec:
+    """One topic of the contract."""
+
+    name: str
+    schema: str | None
+    """Name of the schema under ``schemas/`` its values use; None for dead letters of raw bytes."""
+    key: str
+    """What the Kafka key is (``person_id`` for per-person topics)."""
+    summary: str
+    compacted: bool = False
+    per_person: bool = True
+    """Keyed by PESEL and sharing the partition count (murmur2 co-partitioning)."""
+    retention_ms: int = 30 * 24 * 3600 * 1000
+
+
+PROFILES = TopicSpec(
+    "pai.pup.profiles.v1",
+    "profiles",
+    "person_id",
+    "PUP registry: registration, profile established, deregistration",
+)
+SOCIAL_ASSISTANCE = TopicSpec(
+    "pai.ops.social-assistance.v1",
+    "social-assistance",
+    "person_id",
+    "OPS or PUP: benefits granted/ended, social contract signed/ended",
+)
+PARTICIPATION = TopicSpec(
+    "pai.pup.participation.v1",
+    "participation",
+    "person_id",
+    "PUP registry: referral, participation ended, profile reviewed, other-assistance referral",
+)
+INTEGRATION_ACTIVITIES = TopicSpec(
+    "pai.ops.integration-activities.v1",
+    "integration-activities",
+    "person_id",
+    "OPS / NGO: integration hours reported per week",
+)
+PROGRAM_EDITIONS = TopicSpec(
+    "pai.pup.program-editions.v1",
+    "program-editions",
+    "edition_id",
+    "PUP registry: program editions (latest record per edition is its state)",
+    compacted=True,
+    per_person=False,
+    retention_ms=-1,
+)
+ELIGIBILITY_DECISIONS = TopicSpec(
+    "pai.eligibility.decisions.v1",
+    "eligibility-decisions",
+    "person_id",
+    "eligibility: decisions, emitted on change",
+)
+SCHEDULER_EVENTS = TopicSpec(
+    "pai.scheduler.events.v1",
+    "scheduler-events",
+    "person_id",
+    "scheduler: referral accepted/rejected, cycle started, deadline and compliance events",
+)
+CLOCK = TopicSpec(
+    "pai.clock.v1",
+    "clock",
+    "none",
+    "tests and simulations: clock ticks, read only when PAI_CLOCK=topic",
+    per_person=False,
+)
+DLQ = TopicSpec(
+    "pai.dlq.v1",
+    None,
+    "the original key",
+    "every service: input it could not read or accept; original bytes, reason in"
+    " Kafka Connect error headers",
+    per_person=False,
+)
+NOTIFIER_DLQ = TopicSpec(
+    "pai.notifier.dlq.v1",
+    "notifier-dlq",
+    "webhook_id",
+    "notifier: webhooks not delivered after the whole retry schedule",
+    per_person=False,
+)
+
+ALL_TOPICS: tuple[TopicSpec, ...] = (
+    PROFILES,
+    SOCIAL_ASSISTANCE,
+    PARTICIPATION,
+    INTEGRATION_ACTIVITIES,
+    PROGRAM_EDITIONS,
+    ELIGIBILITY_DECISIONS,
+    SCHEDULER_EVENTS,
+    CLOCK,
+    DLQ,
+    NOTIFIER_DLQ,
+)
+BY_NAME = {t.name: t for t in ALL_TOPICS}
+
+
+def topic(name: str) -> TopicSpec:
+    try:
+        return BY_NAME[name]
+    except KeyError:
+        known = ", ".join(sorted(BY_NAME))
+        raise KeyError(f"unknown topic {name!r}; the contract has {known}") from None

@@ -1,0 +1,1 @@
+"""The PAI scheduler service."""
