@@ -31,10 +31,10 @@ def default_schema_dir() -> Path:
 def fingerprint64(schema: Any) -> bytes:
     """CRC-64-AVRO fingerprint of the schema's Parsing Canonical Form, little-endian (8 bytes).
 
-    This is the order single-object encoding puts on the wire.
+    This is the order single-object encoding puts on the wire, and the order of
+    fastavro's hex digest; Java's ``parsingFingerprint64`` long is its reverse.
     """
-    hex_digest = fingerprint(to_parsing_canonical_form(schema), "CRC-64-AVRO")
-    return bytes.fromhex(hex_digest)[::-1]
+    return bytes.fromhex(fingerprint(to_parsing_canonical_form(schema), "CRC-64-AVRO"))
 
 
 @dataclass(frozen=True)
