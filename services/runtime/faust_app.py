@@ -6,6 +6,10 @@ half of the member's session timeout, whatever the client; Faust's default
 The factory takes the session timeout from settings (default 10 s, the classic
 Kafka client default; heartbeat 3 s), which brings a worker with a table to
 ready in ~5-7 s there (~4 s with 6 s) and is a sound value on Apache Kafka.
+
+Recovery: the factory also corrects the embedded broker's stale ListOffsets
+answer (:mod:`services.runtime.end_offsets`), without which a restarted worker
+with its RocksDB data crashed with ``ConsistencyError``.
 """
 
 from __future__ import annotations
@@ -15,7 +19,8 @@ from typing import Any
 import faust
 from faust.web import Request, Response, View
 
-from services.runtime.settings import Settings
+from services.runtime import end_offsets
+from services.runtime.settings import Settings, kafka_client_kwargs
 
 
 def create_app(service: str, settings: Settings, **overrides: Any) -> faust.App:
@@ -42,6 +47,7 @@ def create_app(service: str, settings: Settings, **overrides: Any) -> faust.App:
         "web_bind": settings.web_bind,
     }
     conf.update(overrides)
+    end_offsets.install(kafka_client_kwargs(settings))
     app = faust.App(f"pai-{service}", **conf)
     register_health_views(app)
     return app

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -74,6 +74,11 @@ class Settings(BaseSettings):
     @property
     def bootstrap_servers(self) -> list[str]:
         return self.kafka_bootstrap.split(",")
+
+
+def kafka_client_kwargs(settings: Settings) -> dict[str, Any]:
+    """Connection arguments for aiokafka clients that services create beside Faust's own."""
+    return {"bootstrap_servers": settings.kafka_bootstrap}
 
 
 def describe_errors(exc: ValidationError) -> str:

@@ -29,8 +29,15 @@ pytestmark = pytest.mark.interop
 
 JAVA_LIBS = Path("/usr/share/java")
 JARS = [
-    "avro.jar", "jackson-core-asl.jar", "jackson-mapper-asl.jar", "slf4j-api.jar",
-    "slf4j-nop.jar", "commons-compress.jar", "paranamer.jar", "snappy-java.jar", "xz.jar",
+    "avro.jar",
+    "jackson-core-asl.jar",
+    "jackson-mapper-asl.jar",
+    "slf4j-api.jar",
+    "slf4j-nop.jar",
+    "commons-compress.jar",
+    "paranamer.jar",
+    "snappy-java.jar",
+    "xz.jar",
 ]
 PROGRAM = Path(__file__).with_name("AvroInterop.java")
 
@@ -54,7 +61,10 @@ def run_java(root: Path) -> None:
     classpath = ":".join(str(JAVA_LIBS / jar) for jar in JARS)
     result = subprocess.run(
         ["java", "-cp", classpath, str(PROGRAM), str(root)],
-        capture_output=True, text=True, timeout=240, check=False,
+        capture_output=True,
+        text=True,
+        timeout=240,
+        check=False,
     )
     assert result.returncode == 0, result.stderr
 
@@ -83,10 +93,14 @@ def java_results(tmp_path_factory: pytest.TempPathFactory) -> Path:
 CASES = list(cases())
 
 
-@pytest.mark.parametrize(("case_id", "version", "record_type", "fields"), CASES,
-                         ids=[c[0] for c in CASES])
+@pytest.mark.parametrize(
+    ("case_id", "version", "record_type", "fields"), CASES, ids=[c[0] for c in CASES]
+)
 def test_java_and_we_agree(
-    java_results: Path, case_id: str, version: SchemaVersion, record_type: str,
+    java_results: Path,
+    case_id: str,
+    version: SchemaVersion,
+    record_type: str,
     fields: dict[str, Any],
 ) -> None:
     case = java_results / case_id
@@ -125,7 +139,9 @@ def test_schema_resolution_across_versions_both_ways(tmp_path: Path) -> None:
     (case / "datum.json").write_text(avro_json(v2, "ClockTick", {"now": now, "source": "x"}))
     (case / "writer.json").write_text(avro_json(v1, "ClockTick", {"now": now}))
     # bytes our codec writes with v1, for Java's v2 decoder
-    (case / "python.bin").write_bytes(AvroCodec("clock", v1_store).encode("ClockTick", {"now": now}))
+    (case / "python.bin").write_bytes(
+        AvroCodec("clock", v1_store).encode("ClockTick", {"now": now})
+    )
     run_java(tmp_path / "cases")
 
     java_read = json.loads((case / "java-decoded.json").read_text())

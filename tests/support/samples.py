@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 from services.runtime.schemas import SchemaVersion
@@ -39,7 +40,7 @@ def _value(schema: Any, name: str, variant: int, named: dict[str, Any]) -> Any:
     if isinstance(schema, str):
         if schema in named:
             return _value(named[schema], name, variant, named)
-        return {
+        primitives: dict[str, Callable[[], Any]] = {
             "string": lambda: _string(name, variant),
             "int": lambda: 3 + variant,
             "long": lambda: 1_000_000_007 + variant,
@@ -47,7 +48,8 @@ def _value(schema: Any, name: str, variant: int, named: dict[str, Any]) -> Any:
             "float": lambda: 1.5,
             "boolean": lambda: variant % 2 == 0,
             "bytes": lambda: b"\x00\x01",
-        }[schema]()
+        }
+        return primitives[schema]()
     logical = schema.get("logicalType")
     if logical == "date":
         return WARSAW_DATE + dt.timedelta(days=variant)

@@ -7,10 +7,17 @@ import json
 import shutil
 import uuid
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from services.runtime.codec import MAGIC, AvroCodec, DecodeFailure, UndecodableRecord, UnencodableRecord
+from services.runtime.codec import (
+    MAGIC,
+    AvroCodec,
+    DecodeFailure,
+    UndecodableRecord,
+    UnencodableRecord,
+)
 from services.runtime.schemas import SchemaStore, default_store, fingerprint64
 from tests.support.samples import samples
 
@@ -46,12 +53,19 @@ def test_header_is_magic_then_little_endian_crc64_of_the_canonical_form() -> Non
     assert data[:10] == b"\xc3\x01" + fingerprint64(raw)
     # values printed by Apache Avro Java 1.8.2: SchemaNormalization.parsingFingerprint64
     assert fingerprint64("int") == bytes.fromhex("7275d51a3f395c8f")[::-1]
-    record = {"type": "record", "name": "T", "namespace": "x", "fields": [{"name": "d"}]}
+    record: dict[str, Any] = {
+        "type": "record",
+        "name": "T",
+        "namespace": "x",
+        "fields": [{"name": "d"}],
+    }
     with_date = json.loads(json.dumps(record))
     with_date["fields"][0]["type"] = {"type": "int", "logicalType": "date"}
     record["fields"][0]["type"] = "int"
     # logical types do not enter the canonical form (the [PRIMITIVES] rule)
-    assert fingerprint64(with_date) == fingerprint64(record) == bytes.fromhex("c3bac6a3125a1b6f")[::-1]
+    assert (
+        fingerprint64(with_date) == fingerprint64(record) == bytes.fromhex("c3bac6a3125a1b6f")[::-1]
+    )
 
 
 def test_decoded_fields_have_python_types() -> None:
@@ -87,7 +101,11 @@ def _good() -> bytes:
         (b'{"person_id": "44051401359"}', DecodeFailure.BAD_MAGIC, "not C3 01"),
         (b"\x00" + b"\x00" * 20, DecodeFailure.BAD_MAGIC, "schema-registry"),
         (b"\xc3\x01\x01\x02", DecodeFailure.TRUNCATED_HEADER, "10-byte"),
-        (b"\xc3\x01" + b"\x11" * 8 + b"\x00", DecodeFailure.UNKNOWN_FINGERPRINT, "1111111111111111"),
+        (
+            b"\xc3\x01" + b"\x11" * 8 + b"\x00",
+            DecodeFailure.UNKNOWN_FINGERPRINT,
+            "1111111111111111",
+        ),
         (_good()[:-5], DecodeFailure.TRUNCATED_BODY, "cut"),
         (_good() + b"\x00", DecodeFailure.TRAILING_BYTES, "one record per Kafka value"),
     ],

@@ -76,7 +76,9 @@ def test_missing_docs_and_enum_defaults_are_reported(tmp_path: Path) -> None:
     problems = {str(p) for p in check_store(SchemaStore(copy_with_v2(tmp_path, v2)))}
     assert "profiles v2: pl.pai.pup.profiles.UnemployedRegistered has no doc" in problems
     assert "profiles v2: enum pl.pai.pup.Profile has no default symbol" in problems
-    assert "profiles v2: field pl.pai.pup.profiles.UnemployedDeregistered.note has no doc" in problems
+    assert (
+        "profiles v2: field pl.pai.pup.profiles.UnemployedDeregistered.note has no doc" in problems
+    )
 
 
 def test_the_cli_fails_on_an_incompatible_change(

@@ -14,7 +14,7 @@ def test_valid_pesels(pesel: str) -> None:
 
 @pytest.mark.parametrize(
     "pesel",
-    ["44051401358", "4405140135", "440514013590", "4405140135a", "", "４４051401359"],
+    ["44051401358", "4405140135", "440514013590", "4405140135a", "", "\uff14\uff14051401359"],
 )
 def test_invalid_pesels(pesel: str) -> None:
     assert not is_valid_pesel(pesel)

@@ -1,0 +1,28 @@
+"""Session-wide fixtures: the embedded broker, started once per test session.
+
+If the broker cannot start, every test that needs it errors: integration tests
+are never skipped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from services.runtime.broker import EmbeddedBroker
+from services.runtime.kafka_admin import create_topics
+
+PARTITIONS = 4
+
+
+@pytest.fixture(scope="session")
+def broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedBroker]:
+    log = Path(tmp_path_factory.mktemp("broker")) / "tansu.log"
+    with EmbeddedBroker(log_file=log) as running:
+        results = asyncio.run(create_topics(running.bootstrap, PARTITIONS))
+        failed = [r for r in results if r.error]
+        assert not failed, failed
+        yield running

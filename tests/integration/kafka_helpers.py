@@ -1,0 +1,59 @@
+"""Small aiokafka helpers for integration tests: private topics, produce, consume."""
+
+from __future__ import annotations
+
+import time
+import uuid
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord
+
+from services.runtime.kafka_admin import create_topics
+from services.runtime.topics import TopicSpec
+
+
+async def private_topic(bootstrap: str, purpose: str, partitions: int = 4) -> str:
+    """A topic only this test uses."""
+    name = f"test.{purpose}.{uuid.uuid4().hex[:8]}"
+    spec = TopicSpec(name, None, "person_id", f"test topic: {purpose}")
+    [result] = await create_topics(bootstrap, partitions, specs=[spec])
+    assert result.created, result
+    return name
+
+
+async def produce(bootstrap: str, topic: str, records: list[tuple[bytes, bytes]]) -> None:
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all")
+    await producer.start()
+    try:
+        batch = [await producer.send(topic, value=value, key=key) for key, value in records]
+        for future in batch:
+            await future
+    finally:
+        await producer.stop()
+
+
+async def consume_all(
+    bootstrap: str, topic: str, expected: int, group: str | None = None, timeout_s: float = 30
+) -> list[ConsumerRecord[bytes, bytes]]:
+    """Read until ``expected`` records arrived (or the timeout); commit them when in a group."""
+    consumer = AIOKafkaConsumer(
+        topic,
+        bootstrap_servers=bootstrap,
+        group_id=group,
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+        session_timeout_ms=6000,
+        heartbeat_interval_ms=1000,
+    )
+    await consumer.start()
+    seen: list[ConsumerRecord[bytes, bytes]] = []
+    try:
+        deadline = time.monotonic() + timeout_s
+        while len(seen) < expected and time.monotonic() < deadline:
+            batches = await consumer.getmany(timeout_ms=500)
+            for records in batches.values():
+                seen.extend(records)
+        if group is not None:
+            await consumer.commit()
+    finally:
+        await consumer.stop()
+    return seen

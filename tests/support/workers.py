@@ -1,0 +1,54 @@
+"""Starting service processes in tests and waiting for their health views."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+from services.runtime.broker import free_port
+
+
+def start_worker(
+    module: str, bootstrap: str, data_dir: Path, log: Path, **env: str
+) -> tuple[subprocess.Popen[bytes], int]:
+    """``python -m module`` with PAI_ settings for ``bootstrap``; returns it and its web port."""
+    port = free_port()
+    full_env = {
+        **os.environ,
+        "PAI_KAFKA_BOOTSTRAP": bootstrap,
+        "PAI_WEB_PORT": str(port),
+        "PAI_DATA_DIR": str(data_dir),
+        **env,
+    }
+    handle = log.open("ab")
+    process = subprocess.Popen(
+        [sys.executable, "-m", module],
+        env=full_env,
+        stdout=handle,
+        stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    handle.close()
+    return process, port
+
+
+def wait_ready(process: subprocess.Popen[bytes], port: int, timeout_s: float, log: Path) -> float:
+    """Seconds until ``GET /health/ready`` answers 200; fails with the log on timeout or exit."""
+    started = time.monotonic()
+    while time.monotonic() - started < timeout_s:
+        if process.poll() is not None:
+            raise AssertionError(f"worker exited with {process.returncode}:\n{log.read_text()}")
+        try:
+            response = httpx.get(f"http://127.0.0.1:{port}/health/ready", timeout=1)
+            if response.status_code == 200:
+                return time.monotonic() - started
+        except httpx.TransportError:
+            pass
+        time.sleep(0.1)
+    raise AssertionError(f"not ready within {timeout_s} s:\n{log.read_text()[-4000:]}")
