@@ -26,3 +26,16 @@ def broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedBroker]
         failed = [r for r in results if r.error]
         assert not failed, failed
         yield running
+
+
+_ERAS = iter(range(2030, 2400, 3))
+
+
+@pytest.fixture
+def era() -> int:
+    """A year of its own for a test that moves the shared topic clock.
+
+    The clock never moves back and the broker lives for the whole session, so each
+    such test works in a later stretch of time than every test before it.
+    """
+    return next(_ERAS)

@@ -1,24 +1,18 @@
-"""Entry point of one eligibility worker: `pai-eligibility` (or `python -m services.eligibility`).
-
-For now the worker joins its consumer group through the shared app factory and
-serves its health views; the service's agents arrive with its own issue.
-"""
+"""Entry point of one eligibility worker: ``pai-eligibility``."""
 
 from __future__ import annotations
 
 import sys
 
-from services.runtime.faust_app import create_app
+from services.eligibility.app import SERVICE, EligibilityService
 from services.runtime.settings import load_settings
-
-SERVICE = "eligibility"
 
 
 def main() -> None:
     settings = load_settings()
-    app = create_app(SERVICE, settings)
+    service = EligibilityService(settings)
     sys.argv = [f"pai-{SERVICE}", "worker", "--loglevel", settings.log_level, *sys.argv[1:]]
-    app.main()
+    service.app.main()
 
 
 if __name__ == "__main__":

@@ -9,7 +9,9 @@ ready in ~5-7 s there (~4 s with 6 s) and is a sound value on Apache Kafka.
 
 Recovery: the factory also corrects the embedded broker's stale ListOffsets
 answer (:mod:`services.runtime.end_offsets`), without which a restarted worker
-with its RocksDB data crashed with ``ConsistencyError``.
+with its RocksDB data crashed with ``ConsistencyError``, and registers the
+RocksDB store that tables written outside stream iteration need
+(:mod:`services.runtime.table_store`).
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from typing import Any
 import faust
 from faust.web import Request, Response, View
 
-from services.runtime import end_offsets
+from services.runtime import end_offsets, table_store
 from services.runtime.settings import Settings, kafka_client_kwargs
 
 
@@ -32,7 +34,7 @@ def create_app(service: str, settings: Settings, **overrides: Any) -> faust.App:
     """
     conf: dict[str, Any] = {
         "broker": [f"kafka://{server}" for server in settings.bootstrap_servers],
-        "store": "rocksdb://",
+        "store": table_store.URL,
         "datadir": str(settings.data_dir),
         "topic_partitions": settings.topic_partitions,
         "topic_replication_factor": settings.topic_replication_factor,
@@ -45,9 +47,11 @@ def create_app(service: str, settings: Settings, **overrides: Any) -> faust.App:
         "value_serializer": "raw",
         "web_port": settings.web_port,
         "web_bind": settings.web_bind,
+        "web_host": settings.web_host,
     }
     conf.update(overrides)
     end_offsets.install(kafka_client_kwargs(settings))
+    table_store.register()
     app = faust.App(f"pai-{service}", **conf)
     register_health_views(app)
     return app

@@ -7,6 +7,7 @@ the variable (``PAI_CLOCK``), the value and what is allowed; see :func:`load_set
 from __future__ import annotations
 
 import re
+import socket
 from pathlib import Path
 from typing import Any, Literal
 
@@ -49,6 +50,11 @@ class Settings(BaseSettings):
     ruleset: Literal["seed", "no-profile"] = "seed"
     web_port: int = Field(6066, ge=1, le=65535)
     web_bind: str = "0.0.0.0"
+    web_host: str = Field(
+        default_factory=socket.gethostname,
+        description="Host name other workers reach this one at (operator views are routed to"
+        " the worker that owns the person's partition)",
+    )
     data_dir: Path = Field(Path("var/data"), description="Local state (RocksDB tables)")
     admin_token: SecretStr | None = Field(None, description="Bearer token of operator views")
     log_level: Literal["debug", "info", "warn", "error"] = "info"

@@ -1,0 +1,302 @@
+"""The eligibility worker: Faust wiring around :mod:`services.eligibility.rules`.
+
+Consumes ``pai.pup.profiles.v1`` and ``pai.ops.social-assistance.v1``
+(co-partitioned by PESEL), keeps each person's state in the ``persons`` table
+(RocksDB, changelogged) and emits ``EligibilityDecision`` on
+``pai.eligibility.decisions.v1`` whenever the outcome changes, also when a
+benefit or contract passes its ``valid_until`` with no new event.
+
+Delivery: events are handled in batches; a batch's decisions and dead letters
+are acknowledged by the broker before its states are written to the table and
+before Faust acks (and later commits) its offsets. A crash replays the batch;
+a decision's id derives from (person, cause, rule set), so a replayed decision
+carries the id it had.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+import uuid
+from collections.abc import Awaitable
+from typing import Any
+
+import faust
+import orjson
+from faust.web import Request, Response, View
+
+from services.eligibility import rules
+from services.runtime.clock import TopicClock, clock_for, warsaw_date
+from services.runtime.clock_reader import follow_clock
+from services.runtime.codec import AvroCodec
+from services.runtime.deadletter import DeadLetter
+from services.runtime.due_index import DueIndex
+from services.runtime.faust_app import create_app
+from services.runtime.identifiers import is_valid_pesel, mask_pesel
+from services.runtime.inbound import Inbound, Rejected, dead_letter, headers_of, read_person_event
+from services.runtime.partitioning import expected_partition
+from services.runtime.settings import Settings, kafka_client_kwargs
+from services.runtime.topics import DLQ, ELIGIBILITY_DECISIONS, PROFILES, SOCIAL_ASSISTANCE
+
+SERVICE = "eligibility"
+DECISION_NAMESPACE = uuid.UUID("6f1c7a52-3b8e-4d0e-9a43-1d2b8c5e7f10")
+log = logging.getLogger(__name__)
+
+
+def decision_id(person_id: str, cause: str, ruleset: rules.RuleSet) -> str:
+    """Deterministic: the same cause under the same rule set gives the same id after a replay."""
+    return str(
+        uuid.uuid5(DECISION_NAMESPACE, f"{person_id}|{cause}|{ruleset.name}@{ruleset.version}")
+    )
+
+
+class EligibilityService:
+    """One worker's app, table, agent, expiry timer and operator view."""
+
+    def __init__(self, settings: Settings, **app_overrides: Any) -> None:
+        self.settings = settings
+        self.ruleset = rules.RULESETS[settings.ruleset]
+        self.clock = clock_for(settings.clock)
+        self.app = create_app(SERVICE, settings, **app_overrides)
+        self.persons = self.app.Table(
+            "persons",
+            key_type=bytes,
+            value_type=bytes,
+            use_partitioner=True,
+            partitions=settings.topic_partitions,
+        )
+        self.codecs = {
+            PROFILES.name: AvroCodec("profiles"),
+            SOCIAL_ASSISTANCE.name: AvroCodec("social-assistance"),
+        }
+        self.decisions = AvroCodec("eligibility-decisions")
+        self.due: DueIndex[bytes] = DueIndex()
+        self._indexed: frozenset[int] | None = None
+        self._lock = asyncio.Lock()
+        inputs = self.app.topic(PROFILES.name, SOCIAL_ASSISTANCE.name)
+        self.app.agent(inputs, name="eligibility-decide")(self._agent)
+        self.app.timer(1.0, name="eligibility-expire")(self._expire)
+        if isinstance(self.clock, TopicClock):
+            self.app.task(self._follow_clock)
+        self._register_views()
+
+    # -- time --------------------------------------------------------------------------------
+    def today(self, fallback: dt.datetime) -> dt.date:
+        """The clock's Warsaw date, or the event's when a topic clock has no tick yet."""
+        return warsaw_date(self.clock.now() or fallback)
+
+    async def _follow_clock(self) -> None:
+        assert isinstance(self.clock, TopicClock)
+        await follow_clock(
+            self.clock,
+            kafka_client_kwargs(self.settings),
+            SERVICE,
+            self._send_dead_letter_now,
+            on_tick=self._expire,
+        )
+
+    # -- state -------------------------------------------------------------------------------
+    def load(self, key: bytes, person_id: str) -> rules.PersonState:
+        raw = self.persons.get(key)
+        if raw is None:
+            return rules.PersonState(person_id=person_id)
+        return rules.PersonState.model_validate_json(raw)
+
+    def store(self, key: bytes, state: rules.PersonState) -> None:
+        self.persons[key] = state.model_dump_json().encode()
+
+    # -- deciding ----------------------------------------------------------------------------
+    def decide(
+        self,
+        state: rules.PersonState,
+        day: dt.date,
+        now: dt.datetime,
+        cause: str,
+        cause_event_id: str | None,
+        cause_id: str,
+    ) -> bytes | None:
+        """The decision's bytes when the outcome changed (and note it in ``state``), else None."""
+        outcome = rules.evaluate(state, day, self.ruleset)
+        key = rules.outcome_key(outcome)
+        if key == state.last_outcome:
+            return None
+        event_id = decision_id(state.person_id, cause_id, self.ruleset)
+        state.last_outcome, state.last_decision_id, state.last_decided_on = key, event_id, day
+        return self.decisions.encode(
+            "EligibilityDecision",
+            {
+                "event_id": event_id,
+                "occurred_at": now,
+                "person_id": state.person_id,
+                "pup_code": state.pup_code,
+                "ops_code": state.ops_code,
+                "eligible": outcome.eligible,
+                "priority": outcome.priority,
+                "reasons": [r.value for r in outcome.reasons],
+                "ruleset": outcome.ruleset,
+                "ruleset_version": outcome.ruleset_version,
+                "decided_on": day,
+                "cause_event_id": cause_event_id,
+                "cause": cause,
+            },
+        )
+
+    # -- the agent ---------------------------------------------------------------------------
+    async def _agent(self, stream: faust.StreamT[bytes]) -> Any:
+        async for events in stream.take_events(1000, within=0.05):  # type: ignore[attr-defined]
+            async with self._lock:
+                await self.handle_batch(
+                    [
+                        Inbound(
+                            e.message.topic,
+                            e.message.partition,
+                            e.message.offset,
+                            e.message.key,
+                            e.message.value,
+                            headers_of(e.message.headers),
+                        )
+                        for e in events
+                    ]
+                )
+            yield None
+
+    async def handle_batch(self, records: list[Inbound]) -> None:
+        states: dict[bytes, rules.PersonState] = {}
+        sends: list[Awaitable[Any]] = []
+        for record in records:
+            try:
+                decoded = read_person_event(
+                    record, self.codecs[record.topic], self.settings.topic_partitions
+                )
+                fields = decoded.fields
+                if fields.get("profile") == "UNKNOWN":
+                    raise Rejected(
+                        "unknown-symbol",
+                        "profile UNKNOWN: a symbol this service's schema does not know",
+                    )
+                try:
+                    rules.check_dates(decoded.type, fields)
+                except rules.InvalidEvent as exc:
+                    raise Rejected(exc.reason, str(exc)) from exc
+            except Rejected as rejected:
+                letter = dead_letter(SERVICE, record, rejected)
+                log.warning(
+                    "dead letter %s from %s[%d]@%d: %s",
+                    rejected.reason,
+                    record.topic,
+                    record.partition,
+                    record.offset,
+                    rejected,
+                )
+                sends.append(await self._send_dead_letter(letter))
+                continue
+            assert record.key is not None
+            state = states.get(record.key) or self.load(record.key, fields["person_id"])
+            if not rules.apply(state, decoded.type, fields):
+                states[record.key] = state
+                continue
+            now = self.clock.now() or fields["occurred_at"]
+            day = warsaw_date(now)
+            decision = self.decide(
+                state, day, now, decoded.type, str(fields["event_id"]), str(fields["event_id"])
+            )
+            states[record.key] = state
+            if decision is not None:
+                sends.append(await self._send_decision(record.key, decision))
+        await asyncio.gather(*sends)  # every effect acknowledged before the state is written
+        for key, state in states.items():
+            self.store(key, state)
+            self.due.schedule(key, rules.next_change(state, self.today(dt.datetime.now(dt.UTC))))
+
+    async def _send_decision(self, key: bytes, value: bytes) -> Awaitable[Any]:
+        return await self.app.producer.send(
+            ELIGIBILITY_DECISIONS.name, key, value, None, None, None
+        )
+
+    async def _send_dead_letter(self, letter: DeadLetter) -> Awaitable[Any]:
+        return await self.app.producer.send(
+            DLQ.name, letter.key, letter.value, None, None, letter.headers()
+        )
+
+    async def _send_dead_letter_now(self, letter: DeadLetter) -> None:
+        await (await self._send_dead_letter(letter))
+
+    # -- expiry ------------------------------------------------------------------------------
+    def _owned_partitions(self) -> frozenset[int]:
+        return frozenset(
+            tp.partition for tp in self.app.consumer.assignment() if tp.topic == PROFILES.name
+        )
+
+    def _rebuild_index(self, owned: frozenset[int], day: dt.date) -> None:
+        self.due.clear()
+        n = self.settings.topic_partitions
+        for key, raw in self.persons.items():
+            if expected_partition(key, n) in owned:
+                state = rules.PersonState.model_validate_json(raw)
+                self.due.schedule(key, rules.next_change(state, day))
+        self._indexed = owned
+        log.info(
+            "due index rebuilt: %d persons with a date ahead on partitions %s",
+            len(self.due),
+            sorted(owned),
+        )
+
+    async def _expire(self) -> None:
+        """Re-decide the persons whose benefits or contracts changed by the date alone."""
+        now = self.clock.now()
+        if now is None or self.app.rebalancing or not self.app.consumer.assignment():
+            return
+        async with self._lock:
+            day = warsaw_date(now)
+            owned = self._owned_partitions()
+            if owned != self._indexed:
+                self._rebuild_index(owned, day)
+            n = self.settings.topic_partitions
+            changed: dict[bytes, rules.PersonState] = {}
+            sends = []
+            for key in list(self.due.pop_due(day)):
+                if (
+                    expected_partition(key, n) not in owned
+                    or (raw := self.persons.get(key)) is None
+                ):
+                    continue
+                state = rules.PersonState.model_validate_json(raw)
+                decision = self.decide(state, day, now, "VALIDITY_EXPIRED", None, f"date:{day}")
+                changed[key] = state
+                if decision is not None:
+                    sends.append(await self._send_decision(key, decision))
+            await asyncio.gather(*sends)
+            for key, state in changed.items():
+                self.store(key, state)
+                self.due.schedule(key, rules.next_change(state, day))
+
+    # -- operator view -----------------------------------------------------------------------
+    def _register_views(self) -> None:
+        service = self
+
+        @self.app.page("/persons/{pesel}")
+        class Person(View):
+            @self.app.table_route(table=self.persons, match_info="pesel")  # type: ignore[arg-type]
+            async def get(self, request: Request, pesel: str) -> Response:
+                denied = service.check_token(request)
+                if denied is not None:
+                    return self.json({"error": denied}, status=401 if "token" in denied else 403)
+                if not is_valid_pesel(pesel):
+                    return self.json({"error": "not a valid PESEL"}, status=400)
+                raw = service.persons.get(pesel.encode())
+                if raw is None:
+                    return self.json({"error": "no events seen for this person"}, status=404)
+                state = orjson.loads(raw)
+                log.info("operator view of person %s", mask_pesel(pesel))
+                return self.json(
+                    {"person_id": pesel, "state": state, "last_decision": state.get("last_outcome")}
+                )
+
+    def check_token(self, request: Request) -> str | None:
+        token = self.settings.admin_token
+        if token is None:
+            return "operator views are disabled: set PAI_ADMIN_TOKEN"
+        if request.headers.get("Authorization", "") != f"Bearer {token.get_secret_value()}":
+            return "a valid bearer token (PAI_ADMIN_TOKEN) is required"
+        return None

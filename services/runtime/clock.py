@@ -1,0 +1,65 @@
+"""The clock every service shares: ``PAI_CLOCK=system`` (wall clock) or ``topic``.
+
+With ``topic`` the time is the greatest ``ClockTick`` seen on ``pai.clock.v1``
+(read by every worker; see :mod:`services.runtime.clock_reader`), so tests and
+simulations move through months in seconds. Until the first tick arrives a
+topic clock does not know the time (``now()`` is None) and callers fall back to
+the time of the event they handle. Calendar dates are Europe/Warsaw dates.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Protocol
+from zoneinfo import ZoneInfo
+
+WARSAW = ZoneInfo("Europe/Warsaw")
+
+
+def warsaw_date(instant: dt.datetime) -> dt.date:
+    """The Europe/Warsaw calendar date of an aware instant."""
+    return instant.astimezone(WARSAW).date()
+
+
+def start_of_day(day: dt.date) -> dt.datetime:
+    """00:00 Europe/Warsaw of ``day``, as an aware UTC instant (when a deadline "on day" is due)."""
+    return dt.datetime.combine(day, dt.time(), WARSAW).astimezone(dt.UTC)
+
+
+class Clock(Protocol):
+    """Tells the current instant, or None when it is not known yet."""
+
+    def now(self) -> dt.datetime | None: ...
+
+
+class SystemClock:
+    """The wall clock (UTC)."""
+
+    def now(self) -> dt.datetime:
+        return dt.datetime.now(dt.UTC)
+
+
+class TopicClock:
+    """The greatest instant observed; never moves back."""
+
+    def __init__(self) -> None:
+        self._now: dt.datetime | None = None
+
+    def observe(self, instant: dt.datetime) -> bool:
+        """Take a tick; True when it moved the clock forward."""
+        if self._now is None or instant > self._now:
+            self._now = instant
+            return True
+        return False
+
+    def now(self) -> dt.datetime | None:
+        return self._now
+
+
+def clock_for(source: str) -> SystemClock | TopicClock:
+    """The clock named by ``PAI_CLOCK``."""
+    if source == "system":
+        return SystemClock()
+    if source == "topic":
+        return TopicClock()
+    raise ValueError(f"unknown clock source {source!r}: system or topic")

@@ -1,0 +1,76 @@
+"""Feeds a :class:`~services.runtime.clock.TopicClock` from ``pai.clock.v1`` in every worker.
+
+A group-less aiokafka consumer assigned every partition of the clock topic, so
+each worker sees every tick (a Faust GlobalTable does not follow other workers'
+writes live: faust-streaming #283). A tick that cannot be read is dead-lettered.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from aiokafka import AIOKafkaConsumer, TopicPartition
+
+from services.runtime.clock import TopicClock
+from services.runtime.codec import AvroCodec, UndecodableRecord
+from services.runtime.deadletter import DeadLetter, Stage
+from services.runtime.topics import CLOCK
+
+log = logging.getLogger(__name__)
+
+OnTick = Callable[[], Awaitable[None]]
+
+
+async def follow_clock(
+    clock: TopicClock,
+    client_kwargs: dict[str, Any],
+    service: str,
+    dead_letter: Callable[[DeadLetter], Awaitable[None]],
+    on_tick: OnTick | None = None,
+) -> None:
+    """Read ticks forever (until cancelled); call ``on_tick`` when the clock moves forward."""
+    codec = AvroCodec(CLOCK.schema or "clock")
+    consumer = AIOKafkaConsumer(
+        **client_kwargs, group_id=None, enable_auto_commit=False, auto_offset_reset="earliest"
+    )
+    await consumer.start()
+    try:
+        partitions = None
+        while not partitions:
+            partitions = consumer.partitions_for_topic(CLOCK.name)
+            if not partitions:
+                await consumer._client.force_metadata_update()  # topic may be created later
+                await asyncio.sleep(0.5)
+        consumer.assign([TopicPartition(CLOCK.name, p) for p in sorted(partitions)])
+        while True:
+            batches = await consumer.getmany(timeout_ms=500)
+            moved = False
+            for records in batches.values():
+                for record in records:
+                    try:
+                        tick = codec.decode(record.value)
+                    except UndecodableRecord as exc:
+                        await dead_letter(
+                            DeadLetter(
+                                service,
+                                record.topic,
+                                record.partition,
+                                record.offset,
+                                record.key,
+                                record.value,
+                                exc.reason.value,
+                                str(exc),
+                                "services.runtime.codec.UndecodableRecord",
+                                Stage.VALUE_CONVERTER,
+                                tuple(record.headers),
+                            )
+                        )
+                        continue
+                    moved = clock.observe(tick.fields["now"]) or moved
+            if moved and on_tick is not None:
+                await on_tick()
+    finally:
+        await consumer.stop()

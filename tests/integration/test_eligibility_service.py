@@ -1,0 +1,145 @@
+"""The eligibility service through the embedded broker: decisions on change, expiry by date,
+repeats, dead letters and the operator view, with one worker and with two."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import uuid
+from pathlib import Path
+
+import httpx
+import pytest
+
+from services.runtime.broker import EmbeddedBroker
+from services.runtime.processes import terminate
+from tests.integration.kafka_helpers import produce
+from tests.integration.service_helpers import dead_letters_from, decisions_for, wait_for
+from tests.support import events as ev
+from tests.support.workers import start_worker, wait_ready
+
+pytestmark = pytest.mark.integration
+TOKEN = "operator-secret"
+WORKER_ENV = {
+    "PAI_CLOCK": "topic",
+    "PAI_WEB_HOST": "127.0.0.1",
+    "PAI_ADMIN_TOKEN": TOKEN,
+    "PAI_KAFKA_SESSION_TIMEOUT_S": "6",
+    "PAI_KAFKA_HEARTBEAT_INTERVAL_S": "1",
+}
+
+
+def summary(decision) -> tuple[bool, bool, tuple[str, ...], str]:  # type: ignore[no-untyped-def]
+    f = decision.fields
+    return f["eligible"], f["priority"], tuple(f["reasons"]), f["cause"]
+
+
+def send(bootstrap: str, topic: str, records: list[tuple[bytes, bytes]]) -> None:
+    asyncio.run(produce(bootstrap, topic, records))
+
+
+def test_one_worker_decides_on_change_expires_by_date_and_dead_letters_bad_input(
+    broker: EmbeddedBroker, tmp_path: Path, era: int
+) -> None:
+    bs = broker.bootstrap
+    d = lambda m, day: dt.date(era, m, day)  # noqa: E731
+    alice, bob = ev.pesel_from(era * 10 + 1), ev.pesel_from(era * 10 + 2)
+    send(bs, "pai.clock.v1", [(b"", ev.tick(dt.datetime(era, 3, 1, 9, tzinfo=dt.UTC)))])
+    log = tmp_path / "eligibility.log"
+    worker, port = start_worker("services.eligibility", bs, tmp_path / "data", log, **WORKER_ENV)
+    try:
+        wait_ready(worker, port, 30, log)
+        repeated = uuid.uuid4()
+        send(
+            bs,
+            "pai.pup.profiles.v1",
+            [
+                ev.registered(alice, d(2, 1), seq=0),
+                ev.profile(alice, "III", d(2, 2), seq=1, event_id=repeated),
+                ev.profile(alice, "III", d(2, 2), seq=1, event_id=repeated),  # a repeat
+                ev.registered(bob, d(2, 1), seq=0),
+                ev.profile(bob, "II", d(2, 2), seq=1),
+            ],
+        )
+        found = wait_for(
+            lambda: (r := decisions_for(bs, {alice, bob}))[alice][1:] and r,
+            30,
+            "alice's profile decision",
+        )
+        send(
+            bs,
+            "pai.ops.social-assistance.v1",
+            [
+                ev.benefits(alice, d(2, 15), d(3, 10), seq=2),
+                ev.contract(bob, d(2, 20), d(8, 31), seq=3),
+                (alice.encode(), b"\xc3\x01 not avro"),  # unknown fingerprint
+                (alice.encode(), ev.benefits(bob, d(2, 1), None)[1]),  # key != person_id
+                ev.benefits(alice, d(3, 5), d(3, 1), seq=9),  # ends before it starts
+            ],
+        )
+        found = wait_for(
+            lambda: len((r := decisions_for(bs, {alice, bob}))[alice]) >= 3 and r,
+            30,
+            "alice's benefits decision",
+        )
+        # the clock passes alice's valid_until (10 March): no event, yet the outcome changes
+        send(bs, "pai.clock.v1", [(b"", ev.tick(dt.datetime(era, 3, 11, 9, tzinfo=dt.UTC)))])
+        found = wait_for(
+            lambda: len((r := decisions_for(bs, {alice, bob}))[alice]) >= 4 and r,
+            30,
+            "alice's expiry decision",
+        )
+
+        assert [summary(x) for x in found[alice]] == [
+            (
+                False,
+                False,
+                ("PROFILE_NOT_ESTABLISHED", "NO_SOCIAL_ASSISTANCE"),
+                "UnemployedRegistered",
+            ),
+            (False, False, ("NO_SOCIAL_ASSISTANCE",), "ProfileEstablished"),
+            (True, False, (), "BenefitsGranted"),
+            (False, False, ("NO_SOCIAL_ASSISTANCE",), "VALIDITY_EXPIRED"),
+        ]
+        expired = found[alice][3].fields
+        assert expired["decided_on"] == d(3, 11) and expired["cause_event_id"] is None
+        assert all(x.fields["ruleset"] == "seed" for x in found[alice])
+        assert found[alice][2].fields["ops_code"] == "1465011"
+        assert found[alice][2].fields["pup_code"] == "1465"
+        # bob: profile II never makes him eligible under `seed`; his contract gives priority
+        assert [summary(x) for x in found[bob]] == [
+            (
+                False,
+                False,
+                ("PROFILE_NOT_ESTABLISHED", "NO_SOCIAL_ASSISTANCE"),
+                "UnemployedRegistered",
+            ),
+            (False, False, ("PROFILE_NOT_III", "NO_SOCIAL_ASSISTANCE"), "ProfileEstablished"),
+            (False, True, ("PROFILE_NOT_III",), "SocialContractSigned"),
+        ]
+
+        letters = wait_for(
+            lambda: len(r := dead_letters_from(bs, "pai.ops.social-assistance.v1")) >= 3 and r,
+            30,
+            "three dead letters",
+        )
+        mine = [x for x in letters if x["key"] == alice]
+        assert sorted(x["reason"] for x in mine) == [
+            "impossible-dates",
+            "key-mismatch",
+            "unknown-fingerprint",
+        ]
+        for letter in mine:
+            assert letter["connector.name"] == "eligibility"
+            assert alice not in letter["exception.message"]  # PESEL masked
+
+        url = f"http://127.0.0.1:{port}/persons/{alice}"
+        assert httpx.get(url, timeout=5).status_code == 401
+        view = httpx.get(url, headers={"Authorization": f"Bearer {TOKEN}"}, timeout=5)
+        assert view.status_code == 200, view.text
+        body = view.json()
+        assert body["state"]["profile"] == "III"
+        assert body["last_decision"]["reasons"] == ["NO_SOCIAL_ASSISTANCE"]
+        assert worker.poll() is None, "the worker keeps going after bad input"
+    finally:
+        terminate(worker, grace_s=15)

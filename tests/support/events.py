@@ -1,0 +1,90 @@
+"""Builders of inbound events as (key, Avro bytes), as a PUP or OPS producer would write them."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import Any
+
+from services.runtime.codec import AvroCodec
+
+PROFILES = AvroCodec("profiles")
+ASSISTANCE = AvroCodec("social-assistance")
+CLOCK = AvroCodec("clock")
+BASE = dt.datetime(2026, 3, 1, 8, 0, tzinfo=dt.UTC)
+
+
+def _common(pesel: str, seq: int, event_id: uuid.UUID | None) -> dict[str, Any]:
+    return {
+        "event_id": event_id or uuid.uuid4(),
+        "occurred_at": BASE + dt.timedelta(seconds=seq),
+        "person_id": pesel,
+    }
+
+
+def registered(
+    pesel: str, on: dt.date, seq: int = 0, event_id: uuid.UUID | None = None
+) -> tuple[bytes, bytes]:
+    fields = _common(pesel, seq, event_id) | {"pup_code": "1465", "registered_on": on}
+    return pesel.encode(), PROFILES.encode("UnemployedRegistered", fields)
+
+
+def profile(
+    pesel: str, level: str, on: dt.date, seq: int = 1, event_id: uuid.UUID | None = None
+) -> tuple[bytes, bytes]:
+    fields = _common(pesel, seq, event_id) | {
+        "pup_code": "1465",
+        "profile": level,
+        "established_on": on,
+    }
+    return pesel.encode(), PROFILES.encode("ProfileEstablished", fields)
+
+
+def deregistered(pesel: str, on: dt.date, seq: int = 2) -> tuple[bytes, bytes]:
+    fields = _common(pesel, seq, None) | {
+        "pup_code": "1465",
+        "deregistered_on": on,
+        "reason": "work",
+    }
+    return pesel.encode(), PROFILES.encode("UnemployedDeregistered", fields)
+
+
+def benefits(
+    pesel: str,
+    granted_on: dt.date,
+    valid_until: dt.date | None,
+    seq: int = 2,
+    event_id: uuid.UUID | None = None,
+    ops_code: str = "1465011",
+) -> tuple[bytes, bytes]:
+    fields = _common(pesel, seq, event_id) | {
+        "ops_code": ops_code,
+        "granted_on": granted_on,
+        "valid_until": valid_until,
+    }
+    return pesel.encode(), ASSISTANCE.encode("BenefitsGranted", fields)
+
+
+def contract(
+    pesel: str, signed_on: dt.date, valid_until: dt.date, seq: int = 3
+) -> tuple[bytes, bytes]:
+    fields = _common(pesel, seq, None) | {
+        "ops_code": "1465011",
+        "contract_id": f"KS/{pesel[-4:]}",
+        "signed_on": signed_on,
+        "valid_until": valid_until,
+    }
+    return pesel.encode(), ASSISTANCE.encode("SocialContractSigned", fields)
+
+
+def tick(now: dt.datetime) -> bytes:
+    return CLOCK.encode("ClockTick", {"now": now})
+
+
+def pesel_from(n: int) -> str:
+    """The n-th valid PESEL of a deterministic series (born 1980-1999)."""
+    weights = (1, 3, 7, 9, 1, 3, 7, 9, 1, 3)
+    year, month, day, serial = 80 + n % 20, 1 + n % 12, 1 + n % 28, n % 10000
+    body = f"{year:02d}{month:02d}{day:02d}{serial:04d}"
+    check = (10 - sum(w * int(d) for w, d in zip(weights, body, strict=True)) % 10) % 10
+    return body + str(check)
