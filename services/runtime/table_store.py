@@ -20,7 +20,7 @@ from services.runtime.partitioning import expected_partition
 URL = "pai-rocksdb://"
 
 
-class PartitionedRocksDBStore(RocksDBStore):  # type: ignore[misc]
+class PartitionedRocksDBStore(RocksDBStore):
     def _partition_of(self, key: bytes) -> int | None:
         if self.table.use_partitioner:
             partitions = self.table.partitions or self.app.conf.topic_partitions
@@ -40,7 +40,7 @@ class PartitionedRocksDBStore(RocksDBStore):  # type: ignore[misc]
 
     def _get(self, key: bytes) -> bytes | None:
         if not self.table.use_partitioner:
-            return super()._get(key)  # type: ignore[no-any-return]
+            return super()._get(key)
         partition = self._partition_of(key)
         assert partition is not None
         value = self._db_for_partition(partition).get(key)

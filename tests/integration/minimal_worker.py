@@ -22,7 +22,7 @@ seen = app.Table("events-seen", default=int, key_type=bytes, value_type=int)
 
 
 @app.agent(events)
-async def count(stream):  # type: ignore[no-untyped-def]
+async def count(stream):
     async for key, _value in stream.items():
         seen[key] += 1
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 from pathlib import Path
+from typing import Any
 
 from aiokafka import AIOKafkaConsumer
 
@@ -12,7 +13,7 @@ from services.runtime.codec import AvroCodec, Decoded
 from services.runtime.deadletter import read_error_headers
 
 
-async def read_topic(bootstrap: str, topic: str, seconds: float = 1.0) -> list:  # type: ignore[type-arg]
+async def read_topic(bootstrap: str, topic: str, seconds: float = 1.0) -> list[Any]:
     """Every record on ``topic`` now (reads until nothing new arrives for ``seconds``)."""
     consumer = AIOKafkaConsumer(
         topic,
@@ -22,7 +23,7 @@ async def read_topic(bootstrap: str, topic: str, seconds: float = 1.0) -> list: 
         enable_auto_commit=False,
     )
     await consumer.start()
-    records = []
+    records: list[Any] = []
     try:
         while True:
             batches = await consumer.getmany(timeout_ms=int(seconds * 1000))
@@ -53,7 +54,7 @@ def dead_letters_from(bootstrap: str, topic: str, offsets_after: int = -1) -> li
     return letters
 
 
-def wait_for(predicate, timeout_s: float, what: str, interval: float = 0.5):  # type: ignore[no-untyped-def]
+def wait_for(predicate, timeout_s: float, what: str, interval: float = 0.5):
     deadline = time.monotonic() + timeout_s
     last = None
     while time.monotonic() < deadline:

@@ -29,7 +29,7 @@ WORKER_ENV = {
 }
 
 
-def summary(decision) -> tuple[bool, bool, tuple[str, ...], str]:  # type: ignore[no-untyped-def]
+def summary(decision) -> tuple[bool, bool, tuple[str, ...], str]:
     f = decision.fields
     return f["eligible"], f["priority"], tuple(f["reasons"]), f["cause"]
 
