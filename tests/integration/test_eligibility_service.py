@@ -5,8 +5,11 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import os
+import signal
 import uuid
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -143,3 +146,72 @@ def test_one_worker_decides_on_change_expires_by_date_and_dead_letters_bad_input
         assert worker.poll() is None, "the worker keeps going after bad input"
     finally:
         terminate(worker, grace_s=15)
+
+
+def test_two_workers_one_killed_midway_lose_no_decision_and_contradict_none(
+    broker: EmbeddedBroker, tmp_path: Path, era: int
+) -> None:
+    bs, persons = broker.bootstrap, [ev.pesel_from(era * 1000 + n) for n in range(150)]
+    d = dt.date(era, 2, 1)
+    send(bs, "pai.clock.v1", [(b"", ev.tick(dt.datetime(era, 3, 1, 9, tzinfo=dt.UTC)))])
+    workers = []
+    for name in ("a", "b"):
+        log = tmp_path / f"worker-{name}.log"
+        process, port = start_worker("services.eligibility", bs, tmp_path / name, log, **WORKER_ENV)
+        workers.append((process, port, log))
+    try:
+        for process, port, log in workers:
+            wait_ready(process, port, 40, log)
+        send(
+            bs,
+            "pai.pup.profiles.v1",
+            [r for p in persons for r in (ev.registered(p, d, 0), ev.profile(p, "III", d, 1))],
+        )
+        wait_for(
+            lambda: all(len(x) >= 2 for x in decisions_for(bs, set(persons)).values()),
+            60,
+            "two decisions for every person",
+        )
+
+        first, rest = persons[:50], persons[50:]
+        send(bs, "pai.ops.social-assistance.v1", [ev.benefits(p, d, None) for p in first])
+        wait_for(
+            lambda: sum(len(v) >= 3 for v in decisions_for(bs, set(first)).values()) >= 10,
+            30,
+            "the first benefits decisions",
+        )
+        doomed = workers[0][0]
+        os.killpg(doomed.pid, signal.SIGKILL)  # midway: its partitions move to the other worker
+        doomed.wait(10)
+        send(bs, "pai.ops.social-assistance.v1", [ev.benefits(p, d, None) for p in rest])
+
+        def all_decided() -> dict[str, list[Any]] | None:
+            now = decisions_for(bs, set(persons))
+            done = all(len({x.fields["event_id"] for x in v}) >= 3 for v in now.values())
+            return now if done else None
+
+        found = wait_for(all_decided, 90, "the benefits decision of every person")
+    finally:
+        for process, _port, _log in workers:
+            terminate(process, grace_s=15)
+
+    for person in persons:
+        by_id: dict[str, object] = {}
+        distinct = []
+        for decision in found[person]:
+            seen_before = by_id.setdefault(str(decision.fields["event_id"]), decision.fields)
+            assert seen_before == decision.fields, (
+                "a repeat carries the same id and the same content"
+            )
+            if seen_before is decision.fields:
+                distinct.append(summary(decision))
+        assert distinct == [
+            (
+                False,
+                False,
+                ("PROFILE_NOT_ESTABLISHED", "NO_SOCIAL_ASSISTANCE"),
+                "UnemployedRegistered",
+            ),
+            (False, False, ("NO_SOCIAL_ASSISTANCE",), "ProfileEstablished"),
+            (True, False, (), "BenefitsGranted"),
+        ], person
