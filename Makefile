@@ -34,6 +34,7 @@ java-avro:
 ## bench: run every benchmark (figures go to docs/benchmarks.md by hand)
 bench: $(STAMP)
 	$(BIN)/python bench/codec.py
+	$(BIN)/python bench/eligibility.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache var

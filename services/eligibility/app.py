@@ -144,7 +144,7 @@ class EligibilityService:
 
     # -- the agent ---------------------------------------------------------------------------
     async def _agent(self, stream: faust.StreamT[bytes]) -> Any:
-        async for events in stream.take_events(1000, within=0.05):  # type: ignore[attr-defined]
+        async for events in stream.take_events(1000, within=0.01):  # type: ignore[attr-defined]
             async with self._lock:
                 await self.handle_batch(
                     [

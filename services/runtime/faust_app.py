@@ -11,17 +11,19 @@ Recovery: the factory also corrects the embedded broker's stale ListOffsets
 answer (:mod:`services.runtime.end_offsets`), without which a restarted worker
 with its RocksDB data crashed with ``ConsistencyError``, and registers the
 RocksDB store that tables written outside stream iteration need
-(:mod:`services.runtime.table_store`).
+(:mod:`services.runtime.table_store`), and bounds how long a fetch waits at
+the broker (:mod:`services.runtime.fetch_wait`).
 """
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import faust
 from faust.web import Request, Response, View
 
-from services.runtime import end_offsets, table_store
+from services.runtime import end_offsets, fetch_wait, table_store
 from services.runtime.settings import Settings, kafka_client_kwargs
 
 
@@ -52,9 +54,24 @@ def create_app(service: str, settings: Settings, **overrides: Any) -> faust.App:
     conf.update(overrides)
     end_offsets.install(kafka_client_kwargs(settings))
     table_store.register()
+    fetch_wait.install(settings.kafka_fetch_max_wait_ms)
     app = faust.App(f"pai-{service}", **conf)
+    quiet_library_debug_logs()
     register_health_views(app)
     return app
+
+
+def quiet_library_debug_logs() -> None:
+    """Keep aiokafka and Faust from building debug records nobody reads.
+
+    Faust's terminal spinner leaves debug records enabled below a WARN root
+    logger; aiokafka then formats a record for every produced message (9% of an
+    eligibility worker's time, measured with py-spy).
+    """
+    for name in ("aiokafka", "faust", "mode"):
+        logger = logging.getLogger(name)
+        if logger.level == logging.NOTSET or logger.level < logging.INFO:
+            logger.setLevel(logging.INFO)
 
 
 def is_ready(app: faust.App) -> bool:

@@ -45,6 +45,9 @@ class Settings(BaseSettings):
     )
     kafka_heartbeat_interval_s: float = Field(3.0, gt=0, le=100)
     kafka_rebalance_timeout_s: float = Field(30.0, gt=0, le=600)
+    kafka_fetch_max_wait_ms: int = Field(
+        50, ge=1, le=10_000, description="How long a fetch may wait at the broker for data"
+    )
     partners_file: Path | None = Field(None, description="YAML file of OPS webhook partners")
     clock: Literal["system", "topic"] = "system"
     ruleset: Literal["seed", "no-profile"] = "seed"

@@ -1,0 +1,210 @@
+"""Benchmark: one eligibility worker on the embedded broker, against a raw aiokafka passthrough.
+
+In the same run, on a broker of its own:
+1. baseline: a raw aiokafka consumer reads N events and produces each to another topic;
+2. sustained: one eligibility worker (a separate process) works through the same N
+   events (registration, profile, benefits for N/3 persons: every event changes the
+   outcome, so every event yields a decision); rate from ready to the last decision;
+3. latency: events offered at a fixed rate; p50/p99 of decision timestamp minus
+   input timestamp (both stamped by producers on this machine).
+
+    .venv/bin/python bench/eligibility.py [--events 30000] [--rate 1000] [--seconds 10]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import datetime as dt
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+
+from services.runtime.broker import EmbeddedBroker
+from services.runtime.codec import AvroCodec
+from services.runtime.kafka_admin import create_topics
+from services.runtime.processes import terminate
+from services.runtime.topics import TopicSpec
+from tests.support import events as ev
+from tests.support.workers import start_worker, wait_ready
+
+PARTITIONS = 4
+DAY = dt.date(2026, 1, 5)
+
+
+def person_events(first_person: int, persons: int) -> list[tuple[str, bytes, bytes]]:
+    out = []
+    for n in range(first_person, first_person + persons):
+        pesel = ev.pesel_from(n)
+        out.append(("pai.pup.profiles.v1", *ev.registered(pesel, DAY, 0)))
+        out.append(("pai.pup.profiles.v1", *ev.profile(pesel, "III", DAY, 1)))
+        out.append(("pai.ops.social-assistance.v1", *ev.benefits(pesel, DAY, None, 2)))
+    return out
+
+
+async def produce_all(bootstrap: str, records: list[tuple[str, bytes, bytes]]) -> None:
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, linger_ms=5, acks="all")
+    await producer.start()
+    try:
+        futures = [await producer.send(t, value=v, key=k) for t, k, v in records]
+        await asyncio.gather(*futures)
+    finally:
+        await producer.stop()
+
+
+async def passthrough(bootstrap: str, topics: list[str], out: str, count: int) -> float:
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap,
+        group_id=None,
+        auto_offset_reset="earliest",
+        max_poll_records=5000,
+    )
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, linger_ms=5, acks="all")
+    await consumer.start()
+    await producer.start()
+    try:
+        consumer.assign([TopicPartition(t, p) for t in topics for p in range(PARTITIONS)])
+        started, done, futures = time.perf_counter(), 0, []
+        while done < count:
+            for records in (await consumer.getmany(timeout_ms=200)).values():
+                for record in records:
+                    futures.append(await producer.send(out, value=record.value, key=record.key))
+                    done += 1
+        await asyncio.gather(*futures)
+        return count / (time.perf_counter() - started)
+    finally:
+        await consumer.stop()
+        await producer.stop()
+
+
+async def count_decisions(
+    bootstrap: str, expected: int, timeout_s: float
+) -> tuple[float, list[Any]]:
+    consumer = AIOKafkaConsumer(
+        "pai.eligibility.decisions.v1",
+        bootstrap_servers=bootstrap,
+        group_id=None,
+        auto_offset_reset="earliest",
+        max_poll_records=5000,
+    )
+    await consumer.start()
+    seen: list[Any] = []
+    deadline = time.monotonic() + timeout_s
+    try:
+        while len(seen) < expected and time.monotonic() < deadline:
+            for records in (await consumer.getmany(timeout_ms=200)).values():
+                seen.extend(records)
+        return time.perf_counter(), seen
+    finally:
+        await consumer.stop()
+
+
+async def offered_load(
+    bootstrap: str, records: list[tuple[str, bytes, bytes]], rate: int
+) -> dict[str, int]:
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, linger_ms=0, acks="all")
+    await producer.start()
+    sent_at: dict[str, int] = {}
+    codecs = {
+        "pai.pup.profiles.v1": AvroCodec("profiles"),
+        "pai.ops.social-assistance.v1": AvroCodec("social-assistance"),
+    }
+    try:
+        start = time.perf_counter()
+        futures = []
+        for i, (topic, key, value) in enumerate(records):
+            due = start + i / rate
+            delay = due - time.perf_counter()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            stamp = int(time.time() * 1000)
+            event_id = str(codecs[topic].decode(value).fields["event_id"])
+            sent_at[event_id] = stamp
+            futures.append(await producer.send(topic, value=value, key=key, timestamp_ms=stamp))
+        await asyncio.gather(*futures)
+    finally:
+        await producer.stop()
+    return sent_at
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--events", type=int, default=30_000)
+    parser.add_argument("--rate", type=int, default=1000)
+    parser.add_argument("--seconds", type=int, default=10)
+    args = parser.parse_args()
+    persons = args.events // 3
+    events = person_events(0, persons)
+    n = len(events)
+
+    with tempfile.TemporaryDirectory() as tmp, EmbeddedBroker() as broker:
+        bs = broker.bootstrap
+        asyncio.run(create_topics(bs, PARTITIONS))
+        asyncio.run(
+            create_topics(
+                bs, PARTITIONS, specs=[TopicSpec("bench.passthrough", None, "k", "bench")]
+            )
+        )
+        asyncio.run(produce_all(bs, events))
+
+        base = asyncio.run(
+            passthrough(
+                bs, ["pai.pup.profiles.v1", "pai.ops.social-assistance.v1"], "bench.passthrough", n
+            )
+        )
+
+        log = Path(tmp) / "worker.log"
+        env = {
+            "PAI_CLOCK": "system",
+            "PAI_LOG_LEVEL": "warn",
+            "PAI_TOPIC_PARTITIONS": str(PARTITIONS),
+        }
+        worker, port = start_worker("services.eligibility", bs, Path(tmp) / "data", log, **env)
+        try:
+            started = time.perf_counter()
+            ready_after = wait_ready(worker, port, 60, log)
+            ready_at = started + ready_after
+            finished, decisions = asyncio.run(count_decisions(bs, n, timeout_s=600))
+            if len(decisions) < n:
+                raise SystemExit(f"only {len(decisions)} of {n} decisions; see {log}")
+            sustained = n / (finished - ready_at)
+
+            load = person_events(persons, args.rate * args.seconds // 3)
+            sent_at = asyncio.run(offered_load(bs, load, args.rate))
+            _, all_decisions = asyncio.run(count_decisions(bs, n + len(load), timeout_s=120))
+        finally:
+            terminate(worker, grace_s=15)
+
+    codec = AvroCodec("eligibility-decisions")
+    latencies = []
+    for record in all_decisions:
+        cause = codec.decode(record.value).fields["cause_event_id"]
+        if cause in sent_at:
+            latencies.append(record.timestamp - sent_at[cause])
+    latencies.sort()
+    p50 = statistics.median(latencies) if latencies else float("nan")
+    p99 = latencies[int(len(latencies) * 0.99) - 1] if latencies else float("nan")
+
+    print(f"events: {n} ({persons} persons x 3), partitions: {PARTITIONS}, cores: {os.cpu_count()}")
+    print(f"raw aiokafka passthrough (baseline): {base:10,.0f} events/s")
+    print(
+        f"eligibility, one worker, sustained:  {sustained:10,.0f} events/s"
+        f"  (ratio {sustained / base:.3f}; worker ready after {ready_after:.1f} s)"
+    )
+    print(
+        f"latency at {args.rate} events/s offered for {args.seconds} s:"
+        f" p50 {p50:.0f} ms, p99 {p99:.0f} ms ({len(latencies)} of {len(load)} matched)"
+    )
+    print("targets: >= 10,000 events/s, >= 0.15 of the passthrough, p99 < 100 ms")
+
+
+if __name__ == "__main__":
+    main()
