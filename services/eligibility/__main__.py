@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-import sys
-
 from services.eligibility.app import SERVICE, EligibilityService
 from services.runtime.settings import load_settings
+from services.runtime.worker import run_worker
 
 
 def main() -> None:
     settings = load_settings()
-    service = EligibilityService(settings)
-    sys.argv = [f"pai-{SERVICE}", "worker", "--loglevel", settings.log_level, *sys.argv[1:]]
-    service.app.main()
+    run_worker(SERVICE, EligibilityService(settings).app, settings)
 
 
 if __name__ == "__main__":

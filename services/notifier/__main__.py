@@ -1,4 +1,4 @@
-"""Entry point of one notifier worker: `pai-notifier` (or `python -m services.notifier`).
+"""Entry point of one notifier worker: ``pai-notifier``.
 
 For now the worker joins its consumer group through the shared app factory and
 serves its health views; the service's agents arrive with its own issue.
@@ -6,19 +6,14 @@ serves its health views; the service's agents arrive with its own issue.
 
 from __future__ import annotations
 
-import sys
-
 from services.runtime.faust_app import create_app
 from services.runtime.settings import load_settings
-
-SERVICE = "notifier"
+from services.runtime.worker import run_worker
 
 
 def main() -> None:
     settings = load_settings()
-    app = create_app(SERVICE, settings)
-    sys.argv = [f"pai-{SERVICE}", "worker", "--loglevel", settings.log_level, *sys.argv[1:]]
-    app.main()
+    run_worker("notifier", create_app("notifier", settings), settings)
 
 
 if __name__ == "__main__":

@@ -15,8 +15,9 @@ from typing import Any
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from services.runtime.clock import TopicClock
-from services.runtime.codec import AvroCodec, UndecodableRecord
-from services.runtime.deadletter import DeadLetter, Stage
+from services.runtime.codec import AvroCodec
+from services.runtime.deadletter import DeadLetter
+from services.runtime.inbound import Inbound, Rejected, dead_letter, decode
 from services.runtime.topics import CLOCK
 
 log = logging.getLogger(__name__)
@@ -28,7 +29,7 @@ async def follow_clock(
     clock: TopicClock,
     client_kwargs: dict[str, Any],
     service: str,
-    dead_letter: Callable[[DeadLetter], Awaitable[None]],
+    send_dead_letter: Callable[[DeadLetter], Awaitable[None]],
     on_tick: OnTick | None = None,
 ) -> None:
     """Read ticks forever (until cancelled); call ``on_tick`` when the clock moves forward."""
@@ -50,24 +51,18 @@ async def follow_clock(
             moved = False
             for records in batches.values():
                 for record in records:
+                    inbound = Inbound(
+                        record.topic,
+                        record.partition,
+                        record.offset,
+                        record.key,
+                        record.value,
+                        tuple(record.headers),
+                    )
                     try:
-                        tick = codec.decode(record.value)
-                    except UndecodableRecord as exc:
-                        await dead_letter(
-                            DeadLetter(
-                                service,
-                                record.topic,
-                                record.partition,
-                                record.offset,
-                                record.key,
-                                record.value,
-                                exc.reason.value,
-                                str(exc),
-                                "services.runtime.codec.UndecodableRecord",
-                                Stage.VALUE_CONVERTER,
-                                tuple(record.headers),
-                            )
-                        )
+                        tick = decode(inbound, codec)
+                    except Rejected as rejected:
+                        await send_dead_letter(dead_letter(service, inbound, rejected))
                         continue
                     moved = clock.observe(tick.fields["now"]) or moved
             if moved and on_tick is not None:

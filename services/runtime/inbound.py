@@ -46,6 +46,19 @@ class Rejected(Exception):
         self.exception_class = exception_class
 
 
+def decode(record: Inbound, codec: AvroCodec) -> Decoded:
+    """The record's value read with ``codec``; a :class:`Rejected` when it cannot be."""
+    try:
+        return codec.decode(record.value)
+    except UndecodableRecord as exc:
+        raise Rejected(
+            exc.reason.value,
+            str(exc),
+            Stage.VALUE_CONVERTER,
+            "services.runtime.codec.UndecodableRecord",
+        ) from exc
+
+
 def read_person_event(record: Inbound, codec: AvroCodec, partitions: int) -> Decoded:
     """Decode a per-person record and check its key, partition and PESEL."""
     if not record.key:
@@ -57,15 +70,7 @@ def read_person_event(record: Inbound, codec: AvroCodec, partitions: int) -> Dec
     expected = expected_partition(record.key, partitions)
     if expected != record.partition:
         raise Rejected(MISPLACED_REASON, misplaced_message(record.partition, expected))
-    try:
-        decoded = codec.decode(record.value)
-    except UndecodableRecord as exc:
-        raise Rejected(
-            exc.reason.value,
-            str(exc),
-            Stage.VALUE_CONVERTER,
-            "services.runtime.codec.UndecodableRecord",
-        ) from exc
+    decoded = decode(record, codec)
     person_id: str = decoded.fields["person_id"]
     if not is_valid_pesel(person_id):
         raise Rejected(
