@@ -173,6 +173,17 @@ def test_two_workers_one_killed_midway_lose_no_decision_and_contradict_none(
             "two decisions for every person",
         )
 
+        # the operator view answers on either worker: the owner's state, routed to it
+        auth = {"Authorization": f"Bearer {TOKEN}"}
+        for person in persons[:8]:
+            views = [
+                httpx.get(f"http://127.0.0.1:{port}/persons/{person}", headers=auth, timeout=10)
+                for _process, port, _log in workers
+            ]
+            assert [v.status_code for v in views] == [200, 200], [v.text for v in views]
+            assert views[0].json() == views[1].json()
+            assert views[0].json()["state"]["profile"] == "III"
+
         first, rest = persons[:50], persons[50:]
         send(bs, "pai.ops.social-assistance.v1", [ev.benefits(p, d, None) for p in first])
         wait_for(
