@@ -205,9 +205,10 @@ class EligibilityService:
             if decision is not None:
                 sends.append(await self._send_decision(record.key, decision))
         await asyncio.gather(*sends)  # every effect acknowledged before the state is written
+        today = self.today(dt.datetime.now(dt.UTC))
         for key, state in states.items():
             self.store(key, state)
-            self.due.schedule(key, rules.next_change(state, self.today(dt.datetime.now(dt.UTC))))
+            self.due.schedule(key, rules.next_change(state, today))
 
     async def _send_decision(self, key: bytes, value: bytes) -> Awaitable[Any]:
         return await self.app.producer.send(

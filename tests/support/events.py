@@ -88,3 +88,27 @@ def pesel_from(n: int) -> str:
     body = f"{year:02d}{month:02d}{day:02d}{serial:04d}"
     check = (10 - sum(w * int(d) for w, d in zip(weights, body, strict=True)) % 10) % 10
     return body + str(check)
+
+
+EDITIONS = AvroCodec("program-editions")
+
+
+def edition(
+    edition_id: str,
+    opinion: dt.date | None,
+    valid_from: dt.date,
+    valid_to: dt.date,
+    ops_codes: tuple[str, ...] = ("1465011",),
+    seq: int = 0,
+) -> tuple[bytes, bytes]:
+    fields = {
+        "event_id": uuid.uuid4(),
+        "occurred_at": BASE + dt.timedelta(seconds=seq),
+        "edition_id": edition_id,
+        "pup_code": "1465",
+        "ops_codes": list(ops_codes),
+        "council_opinion_on": opinion,
+        "valid_from": valid_from,
+        "valid_to": valid_to,
+    }
+    return edition_id.encode(), EDITIONS.encode("ProgramEdition", fields)

@@ -1,0 +1,75 @@
+"""The program editions view: the latest per edition, live; bad input dead-lettered."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import uuid
+
+import pytest
+
+from services.runtime.broker import EmbeddedBroker
+from services.runtime.deadletter import DeadLetter
+from services.scheduler.editions import EditionsView
+from tests.integration.kafka_helpers import produce
+from tests.support import events as ev
+
+pytestmark = pytest.mark.integration
+D = dt.date
+TOPIC = "pai.pup.program-editions.v1"
+
+
+def test_the_view_keeps_the_latest_edition_and_follows_new_ones(broker: EmbeddedBroker) -> None:
+    tag = uuid.uuid4().hex[:6]
+    first, second, late = f"ED-{tag}-1", f"ED-{tag}-2", f"ED-{tag}-3"
+
+    async def scenario() -> None:
+        await produce(
+            broker.bootstrap,
+            TOPIC,
+            [
+                ev.edition(first, None, D(2026, 1, 1), D(2026, 6, 30), seq=0),
+                ev.edition(
+                    first, D(2025, 12, 15), D(2026, 1, 1), D(2026, 6, 30), seq=1
+                ),  # opinion given
+                ev.edition(
+                    second, D(2025, 12, 1), D(2026, 1, 1), D(2026, 12, 31), ("1465011", "1261011")
+                ),
+                (b"ED-bad", b"\xc3\x01 garbage!"),
+                ev.edition(
+                    second, D(2025, 12, 1), D(2026, 5, 1), D(2026, 4, 1), seq=9
+                ),  # impossible
+            ],
+        )
+        letters: list[DeadLetter] = []
+
+        async def keep(letter: DeadLetter) -> None:
+            letters.append(letter)
+
+        view = EditionsView({"bootstrap_servers": broker.bootstrap}, "scheduler", keep)
+        task = asyncio.create_task(view.run())
+        try:
+            await asyncio.wait_for(view.caught_up.wait(), 20)
+            assert view.get(first) is not None
+            assert view.get(first).council_opinion_on == D(2025, 12, 15)  # type: ignore[union-attr]
+            assert view.get(second).ops_codes == {"1465011", "1261011"}  # type: ignore[union-attr]
+            assert view.get(second).valid_to == D(2026, 12, 31)  # type: ignore[union-attr]
+            assert sorted(x.reason for x in letters if x.key in (b"ED-bad", second.encode())) == [
+                "impossible-dates",
+                "unknown-fingerprint",
+            ]
+            await produce(
+                broker.bootstrap,
+                TOPIC,
+                [ev.edition(late, D(2026, 1, 1), D(2026, 2, 1), D(2026, 3, 1))],
+            )
+            for _ in range(100):
+                if view.get(late) is not None:
+                    break
+                await asyncio.sleep(0.1)
+            assert view.get(late) is not None, "a new edition reaches a running view"
+        finally:
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+
+    asyncio.run(scenario())
