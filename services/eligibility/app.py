@@ -34,7 +34,7 @@ from services.runtime.deadletter import DeadLetter
 from services.runtime.due_index import DueIndex
 from services.runtime.faust_app import create_app
 from services.runtime.identifiers import is_valid_pesel, mask_pesel
-from services.runtime.inbound import Inbound, Rejected, dead_letter, headers_of, read_person_event
+from services.runtime.inbound import Inbound, Rejected, dead_letter, read_person_event
 from services.runtime.partitioning import expected_partition
 from services.runtime.settings import Settings, kafka_client_kwargs
 from services.runtime.topics import DLQ, ELIGIBILITY_DECISIONS, PROFILES, SOCIAL_ASSISTANCE
@@ -146,19 +146,7 @@ class EligibilityService:
     async def _agent(self, stream: faust.StreamT[bytes]) -> Any:
         async for events in stream.take_events(1000, within=0.01):  # type: ignore[attr-defined]
             async with self._lock:
-                await self.handle_batch(
-                    [
-                        Inbound(
-                            e.message.topic,
-                            e.message.partition,
-                            e.message.offset,
-                            e.message.key,
-                            e.message.value,
-                            headers_of(e.message.headers),
-                        )
-                        for e in events
-                    ]
-                )
+                await self.handle_batch([Inbound.of(e.message) for e in events])
             yield None
 
     async def handle_batch(self, records: list[Inbound]) -> None:

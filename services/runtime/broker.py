@@ -65,10 +65,6 @@ class EmbeddedBroker:
     def bootstrap(self) -> str:
         return f"{self.host}:{self.port}"
 
-    @property
-    def pid(self) -> int | None:
-        return self._process.pid if self._process else None
-
     def command(self) -> list[str]:
         url = f"tcp://{self.bootstrap}"
         return [

@@ -21,11 +21,6 @@ def warsaw_date(instant: dt.datetime) -> dt.date:
     return instant.astimezone(WARSAW).date()
 
 
-def start_of_day(day: dt.date) -> dt.datetime:
-    """00:00 Europe/Warsaw of ``day``, as an aware UTC instant (when a deadline "on day" is due)."""
-    return dt.datetime.combine(day, dt.time(), WARSAW).astimezone(dt.UTC)
-
-
 class Clock(Protocol):
     """Tells the current instant, or None when it is not known yet."""
 

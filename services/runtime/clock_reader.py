@@ -7,17 +7,15 @@ writes live: faust-streaming #283). A tick that cannot be read is dead-lettered.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
-
-from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from services.runtime.clock import TopicClock
 from services.runtime.codec import AvroCodec
 from services.runtime.deadletter import DeadLetter
 from services.runtime.inbound import Inbound, Rejected, dead_letter, decode
+from services.runtime.topic_reader import read_whole_topic
 from services.runtime.topics import CLOCK
 
 log = logging.getLogger(__name__)
@@ -34,31 +32,14 @@ async def follow_clock(
 ) -> None:
     """Read ticks forever (until cancelled); call ``on_tick`` when the clock moves forward."""
     codec = AvroCodec(CLOCK.schema or "clock")
-    consumer = AIOKafkaConsumer(
-        **client_kwargs, group_id=None, enable_auto_commit=False, auto_offset_reset="earliest"
-    )
-    await consumer.start()
+    consumer, _ = await read_whole_topic(client_kwargs, CLOCK.name)
     try:
-        partitions = None
-        while not partitions:
-            partitions = consumer.partitions_for_topic(CLOCK.name)
-            if not partitions:
-                await consumer._client.force_metadata_update()  # topic may be created later
-                await asyncio.sleep(0.5)
-        consumer.assign([TopicPartition(CLOCK.name, p) for p in sorted(partitions)])
         while True:
             batches = await consumer.getmany(timeout_ms=500)
             moved = False
             for records in batches.values():
                 for record in records:
-                    inbound = Inbound(
-                        record.topic,
-                        record.partition,
-                        record.offset,
-                        record.key,
-                        record.value,
-                        tuple(record.headers),
-                    )
+                    inbound = Inbound.of(record)
                     try:
                         tick = decode(inbound, codec)
                     except Rejected as rejected:

@@ -29,6 +29,18 @@ class Inbound:
     value: bytes | None
     headers: Sequence[tuple[str, bytes]] = ()
 
+    @classmethod
+    def of(cls, message: Any) -> Inbound:
+        """From an aiokafka ``ConsumerRecord`` or a Faust ``Message`` (same attribute names)."""
+        return cls(
+            message.topic,
+            message.partition,
+            message.offset,
+            message.key,
+            message.value,
+            headers_of(message.headers),
+        )
+
 
 class Rejected(Exception):
     """A record the service cannot read or accept."""

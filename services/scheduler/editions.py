@@ -17,12 +17,13 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
+from aiokafka import ConsumerRecord
 
 from services.runtime.codec import AvroCodec
 from services.runtime.deadletter import DeadLetter
 from services.runtime.end_offsets import fetched_end_offsets
 from services.runtime.inbound import Inbound, Rejected, dead_letter, decode
+from services.runtime.topic_reader import read_whole_topic
 from services.runtime.topics import PROGRAM_EDITIONS
 from services.scheduler.domain import Edition
 
@@ -49,23 +50,8 @@ class EditionsView:
 
     async def run(self) -> None:
         """Follow the topic until cancelled."""
-        consumer = AIOKafkaConsumer(
-            **self.client_kwargs,
-            group_id=None,
-            enable_auto_commit=False,
-            auto_offset_reset="earliest",
-            fetch_max_wait_ms=50,
-        )
-        await consumer.start()
+        consumer, tps = await read_whole_topic(self.client_kwargs, PROGRAM_EDITIONS.name)
         try:
-            partitions = consumer.partitions_for_topic(PROGRAM_EDITIONS.name)
-            while not partitions:
-                await asyncio.sleep(0.5)
-                await consumer._client.force_metadata_update()  # the topic may come later
-                partitions = consumer.partitions_for_topic(PROGRAM_EDITIONS.name)
-            tps = [TopicPartition(PROGRAM_EDITIONS.name, p) for p in sorted(partitions)]
-            consumer.assign(tps)
-            await consumer.seek_to_beginning(*tps)
             listed = await consumer.end_offsets(tps)
             ends = await fetched_end_offsets(self.client_kwargs, listed)
             while True:
@@ -81,14 +67,7 @@ class EditionsView:
             await consumer.stop()
 
     async def _apply(self, record: ConsumerRecord[bytes, bytes]) -> None:
-        inbound = Inbound(
-            record.topic,
-            record.partition,
-            record.offset,
-            record.key,
-            record.value,
-            tuple(record.headers),
-        )
+        inbound = Inbound.of(record)
         if record.value is None:  # tombstone: the edition is withdrawn
             if record.key is not None:
                 self.editions.pop(record.key.decode(errors="replace"), None)

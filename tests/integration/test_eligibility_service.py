@@ -32,6 +32,13 @@ WORKER_ENV = {
 }
 
 
+BECOMES_ELIGIBLE = [  # registered, then profile III, then benefits: one decision each
+    (False, False, ("PROFILE_NOT_ESTABLISHED", "NO_SOCIAL_ASSISTANCE"), "UnemployedRegistered"),
+    (False, False, ("NO_SOCIAL_ASSISTANCE",), "ProfileEstablished"),
+    (True, False, (), "BenefitsGranted"),
+]
+
+
 def summary(decision) -> tuple[bool, bool, tuple[str, ...], str]:
     f = decision.fields
     return f["eligible"], f["priority"], tuple(f["reasons"]), f["cause"]
@@ -94,14 +101,7 @@ def test_one_worker_decides_on_change_expires_by_date_and_dead_letters_bad_input
         )
 
         assert [summary(x) for x in found[alice]] == [
-            (
-                False,
-                False,
-                ("PROFILE_NOT_ESTABLISHED", "NO_SOCIAL_ASSISTANCE"),
-                "UnemployedRegistered",
-            ),
-            (False, False, ("NO_SOCIAL_ASSISTANCE",), "ProfileEstablished"),
-            (True, False, (), "BenefitsGranted"),
+            *BECOMES_ELIGIBLE,
             (False, False, ("NO_SOCIAL_ASSISTANCE",), "VALIDITY_EXPIRED"),
         ]
         expired = found[alice][3].fields
@@ -216,13 +216,4 @@ def test_two_workers_one_killed_midway_lose_no_decision_and_contradict_none(
             )
             if seen_before is decision.fields:
                 distinct.append(summary(decision))
-        assert distinct == [
-            (
-                False,
-                False,
-                ("PROFILE_NOT_ESTABLISHED", "NO_SOCIAL_ASSISTANCE"),
-                "UnemployedRegistered",
-            ),
-            (False, False, ("NO_SOCIAL_ASSISTANCE",), "ProfileEstablished"),
-            (True, False, (), "BenefitsGranted"),
-        ], person
+        assert distinct == BECOMES_ELIGIBLE, person

@@ -69,21 +69,16 @@ def test_ready_within_10_s_and_a_restart_recovers_the_whole_table(
 
     # restarts: a smaller session timeout only to shorten the wait for the old member
     fast = {"PAI_KAFKA_SESSION_TIMEOUT_S": "6", "PAI_KAFKA_HEARTBEAT_INTERVAL_S": "1"}
-    # 1. the RocksDB data kept: resumes at its stored changelog offsets
-    process, port = start_worker(WORKER, broker.bootstrap, data, log, **fast)
-    try:
-        wait_ready(process, port, 40, log)
-        assert seen(port, expected, timeout_s=5) == expected
-    finally:
-        terminate(process, grace_s=15)
-    # 2. the data lost: the whole table is rebuilt from its changelog
-    shutil.rmtree(data)
-    process, port = start_worker(WORKER, broker.bootstrap, data, log, **fast)
-    try:
-        wait_ready(process, port, 40, log)
-        assert seen(port, expected, timeout_s=5) == expected
-    finally:
-        terminate(process, grace_s=15)
+    for keep_data in (True, False):
+        # kept: resumes at its stored changelog offsets; lost: rebuilt from the changelog
+        if not keep_data:
+            shutil.rmtree(data)
+        process, port = start_worker(WORKER, broker.bootstrap, data, log, **fast)
+        try:
+            wait_ready(process, port, 40, log)
+            assert seen(port, expected, timeout_s=5) == expected, f"data kept: {keep_data}"
+        finally:
+            terminate(process, grace_s=15)
 
 
 def test_a_worker_that_is_not_ready_says_so(broker: EmbeddedBroker, tmp_path: Path) -> None:

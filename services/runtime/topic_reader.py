@@ -1,0 +1,43 @@
+"""Group-less readers of a whole topic, for what every worker must see (clock ticks, editions).
+
+A Faust GlobalTable does not follow other workers' writes between rebalances
+(faust-streaming #283), so such topics are read by a plain aiokafka consumer in
+each worker, assigned every partition from the beginning.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from aiokafka import AIOKafkaConsumer, TopicPartition
+
+
+async def read_whole_topic(
+    client_kwargs: dict[str, Any], topic: str
+) -> tuple[AIOKafkaConsumer, list[TopicPartition]]:
+    """A started consumer assigned every partition of ``topic`` at its beginning.
+
+    Waits for the topic to exist; the caller stops the consumer.
+    """
+    consumer = AIOKafkaConsumer(
+        **client_kwargs,
+        group_id=None,
+        enable_auto_commit=False,
+        auto_offset_reset="earliest",
+        fetch_max_wait_ms=50,
+    )
+    await consumer.start()
+    try:
+        partitions = consumer.partitions_for_topic(topic)
+        while not partitions:
+            await asyncio.sleep(0.5)
+            await consumer._client.force_metadata_update()  # the topic may be created later
+            partitions = consumer.partitions_for_topic(topic)
+        tps = [TopicPartition(topic, p) for p in sorted(partitions)]
+        consumer.assign(tps)
+        await consumer.seek_to_beginning(*tps)
+    except BaseException:
+        await consumer.stop()
+        raise
+    return consumer, tps
