@@ -35,6 +35,7 @@ from services.runtime.due_index import DueIndex
 from services.runtime.faust_app import create_app
 from services.runtime.identifiers import is_valid_pesel, mask_pesel
 from services.runtime.inbound import Inbound, Rejected, dead_letter, read_person_event
+from services.runtime.operator_auth import refusal
 from services.runtime.partitioning import expected_partition
 from services.runtime.settings import Settings, kafka_client_kwargs
 from services.runtime.topics import DLQ, ELIGIBILITY_DECISIONS, PROFILES, SOCIAL_ASSISTANCE
@@ -268,9 +269,9 @@ class EligibilityService:
         class Person(View):
             @self.app.table_route(table=self.persons, match_info="pesel")  # type: ignore[arg-type]
             async def get(self, request: Request, pesel: str) -> Response:
-                denied = service.check_token(request)
-                if denied is not None:
-                    return self.json({"error": denied}, status=401 if "token" in denied else 403)
+                refused = refusal(service.settings, request)
+                if refused is not None:
+                    return self.json({"error": refused[0]}, status=refused[1])
                 if not is_valid_pesel(pesel):
                     return self.json({"error": "not a valid PESEL"}, status=400)
                 raw = service.persons.get(pesel.encode())
@@ -281,11 +282,3 @@ class EligibilityService:
                 return self.json(
                     {"person_id": pesel, "state": state, "last_decision": state.get("last_outcome")}
                 )
-
-    def check_token(self, request: Request) -> str | None:
-        token = self.settings.admin_token
-        if token is None:
-            return "operator views are disabled: set PAI_ADMIN_TOKEN"
-        if request.headers.get("Authorization", "") != f"Bearer {token.get_secret_value()}":
-            return "a valid bearer token (PAI_ADMIN_TOKEN) is required"
-        return None

@@ -51,6 +51,16 @@ class Settings(BaseSettings):
     partners_file: Path | None = Field(None, description="YAML file of OPS webhook partners")
     clock: Literal["system", "topic"] = "system"
     ruleset: Literal["seed", "no-profile"] = "seed"
+    cycle_ending_soon_days: int = Field(
+        7, ge=0, le=60, description="Scheduler: CycleEndingSoon this many days before the last day"
+    )
+    profile_review_due_days: int = Field(
+        7,
+        ge=1,
+        le=90,
+        description="Scheduler: the profile review is due this many days after a cycle ends"
+        " (then moved to a working day, art. 115 KC)",
+    )
     web_port: int = Field(6066, ge=1, le=65535)
     web_bind: str = "0.0.0.0"
     web_host: str = Field(

@@ -1,19 +1,15 @@
-"""Entry point of one scheduler worker: ``pai-scheduler``.
-
-For now the worker joins its consumer group through the shared app factory and
-serves its health views; the service's agents arrive with its own issue.
-"""
+"""Entry point of one scheduler worker: ``pai-scheduler``."""
 
 from __future__ import annotations
 
-from services.runtime.faust_app import create_app
 from services.runtime.settings import load_settings
 from services.runtime.worker import run_worker
+from services.scheduler.app import SERVICE, SchedulerService
 
 
 def main() -> None:
     settings = load_settings()
-    run_worker("scheduler", create_app("scheduler", settings), settings)
+    run_worker(SERVICE, SchedulerService(settings).app, settings)
 
 
 if __name__ == "__main__":

@@ -311,9 +311,18 @@ def on_other_assistance(
     return []
 
 
-def on_hours(cycle: Cycle, week_start: dt.date, hours: float) -> None:
-    """Record the hours of one week (a later report for the week replaces the earlier one)."""
-    cycle.hours[week_start.isoformat()] = hours
+def on_hours(cycle: Cycle, week_start: dt.date, activity: str, hours: float) -> None:
+    """Record one activity's hours in one week.
+
+    A week's hours are the sum over its activities; a later report of the same
+    activity for the same week corrects (replaces) the earlier one.
+    """
+    cycle.hours[f"{week_start.isoformat()}|{activity}"] = hours
+
+
+def week_hours(cycle: Cycle, week_start: dt.date) -> float:
+    prefix = f"{week_start.isoformat()}|"
+    return sum(h for key, h in cycle.hours.items() if key.startswith(prefix))
 
 
 # -- time ---------------------------------------------------------------------------------
@@ -324,7 +333,7 @@ def on_day(schedule: Schedule, today: dt.date, config: Config) -> list[Outgoing]
         due_now = [
             emit
             for cycle in schedule.cycles
-            for due, emit in _deadlines(schedule, cycle, config, pending_only=True)
+            for due, _, emit in _deadlines(schedule, cycle, config, pending_only=True)
             if due <= today
         ]
         if not due_now:
@@ -338,19 +347,31 @@ def next_due(schedule: Schedule, config: Config) -> dt.date | None:
     dates = [
         due
         for cycle in schedule.cycles
-        for due, _ in _deadlines(schedule, cycle, config, pending_only=True)
+        for due, _, _ in _deadlines(schedule, cycle, config, pending_only=True)
     ]
     return min(dates) if dates else None
 
 
+def pending(schedule: Schedule, config: Config) -> list[tuple[dt.date, str, str]]:
+    """Every deadline not yet emitted as (due, kind[:week], cycle_id), earliest first.
+
+    A week's shortfall is listed though hours may still arrive that prevent it.
+    """
+    return sorted(
+        (due, key, cycle.cycle_id)
+        for cycle in schedule.cycles
+        for due, key, _ in _deadlines(schedule, cycle, config, pending_only=True)
+    )
+
+
 def _deadlines(
     schedule: Schedule, cycle: Cycle, config: Config, pending_only: bool = False
-) -> list[tuple[dt.date, Any]]:
-    found: list[tuple[dt.date, Any]] = []
+) -> list[tuple[dt.date, str, Any]]:
+    found: list[tuple[dt.date, str, Any]] = []
 
     def add(due: dt.date, key: str, emit: Any) -> None:
         if not (pending_only and key in cycle.fired):
-            found.append((due, emit))
+            found.append((due, key, emit))
 
     add(
         cycle.start_on,
@@ -392,7 +413,7 @@ def _deadlines(
 
 
 def _shortfall(cycle: Cycle, monday: dt.date, config: Config) -> list[Outgoing]:
-    hours = cycle.hours.get(monday.isoformat(), 0.0)
+    hours = week_hours(cycle, monday)
     key = f"{Kind.INTEGRATION_HOURS_SHORTFALL.value}:{monday.isoformat()}"
     if hours >= config.weekly_hours:
         if key not in cycle.fired:

@@ -104,8 +104,8 @@ def test_reported_hours_prevent_the_shortfall_of_their_week() -> None:
     person = Person()
     person.refer(D(2026, 1, 19))
     cycle = person.schedule.cycles[0]
-    domain.on_hours(cycle, D(2026, 1, 19), 12)
-    domain.on_hours(cycle, D(2026, 1, 26), 9.5)
+    domain.on_hours(cycle, D(2026, 1, 19), "GROUP_COUNSELLING", 12)
+    domain.on_hours(cycle, D(2026, 1, 26), "GROUP_COUNSELLING", 9.5)
     events = person.day(D(2026, 2, 3))
     assert [
         (e.kind.value, e.fields.get("week_start"))
@@ -113,6 +113,35 @@ def test_reported_hours_prevent_the_shortfall_of_their_week() -> None:
         if e.kind is Kind.INTEGRATION_HOURS_SHORTFALL
     ] == [("IntegrationHoursShortfall", D(2026, 1, 26))]
     assert events[-1].fields["hours_reported"] == 9.5
+
+
+def test_a_weeks_hours_add_up_over_activities_and_a_corrected_report_replaces() -> None:
+    person = Person()
+    person.refer(D(2026, 1, 19))
+    cycle = person.schedule.cycles[0]
+    domain.on_hours(cycle, D(2026, 1, 19), "GROUP_COUNSELLING", 6)
+    domain.on_hours(cycle, D(2026, 1, 19), "SUPPORT_GROUP", 3)
+    domain.on_hours(cycle, D(2026, 1, 19), "SUPPORT_GROUP", 4)  # corrected: 6 + 4 = 10
+    domain.on_hours(cycle, D(2026, 1, 26), "GROUP_COUNSELLING", 5)
+    domain.on_hours(cycle, D(2026, 1, 26), "TRAINER_WORKSHOP", 4.5)
+    shortfalls = [
+        e for e in person.day(D(2026, 2, 3)) if e.kind is Kind.INTEGRATION_HOURS_SHORTFALL
+    ]
+    assert [(e.fields["week_start"], e.fields["hours_reported"]) for e in shortfalls] == [
+        (D(2026, 1, 26), 9.5)
+    ]
+
+
+def test_pending_lists_what_is_still_to_come_with_its_cycle() -> None:
+    person = Person()
+    person.refer(D(2026, 1, 15), today=D(2026, 1, 10))
+    cycle_id = person.schedule.cycles[0].cycle_id
+    pending = domain.pending(person.schedule, CONFIG)
+    assert pending[0] == (D(2026, 1, 15), "CycleStarted", cycle_id)
+    assert (D(2026, 3, 7), "CycleEndingSoon", cycle_id) in pending
+    assert (D(2026, 3, 15), "CycleEnded", cycle_id) in pending
+    person.day(D(2026, 1, 15))
+    assert domain.pending(person.schedule, CONFIG)[0][1] != "CycleStarted"
 
 
 def test_three_cycles_one_ended_early_then_the_cap_shortens_and_then_exhausts() -> None:

@@ -1,0 +1,280 @@
+"""The scheduler worker: Faust wiring around :mod:`services.scheduler.domain`.
+
+Consumes ``pai.pup.participation.v1``, ``pai.ops.integration-activities.v1``
+and ``pai.eligibility.decisions.v1`` (co-partitioned by PESEL), reads the
+program editions in every worker (:class:`~services.scheduler.editions.EditionsView`),
+keeps each person's cycles and deadlines in the ``schedules`` table (RocksDB,
+changelogged) and writes every outcome to ``pai.scheduler.events.v1``.
+
+Deadlines fire on the clock (``PAI_CLOCK``): on every tick of the topic clock
+and on a 1 s timer, for the persons the due index says are due
+(:mod:`services.scheduler.timers`).
+
+Delivery: the events of a batch or a tick, and its dead letters, are
+acknowledged by the broker before the schedules are written to the table and
+before Faust acks the input offsets. A crash repeats them with the same ids:
+referral outcomes derive from the referral event, deadlines from
+(cycle, kind[, week]), and a schedule records what it has emitted.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+from collections.abc import Awaitable
+from typing import Any
+
+import faust
+from faust.web import Request, Response, View
+
+from services.runtime.clock import TopicClock, clock_for, warsaw_date
+from services.runtime.clock_reader import follow_clock
+from services.runtime.codec import AvroCodec
+from services.runtime.deadletter import DeadLetter
+from services.runtime.faust_app import create_app
+from services.runtime.identifiers import is_valid_pesel, mask_pesel
+from services.runtime.inbound import Inbound, Rejected, dead_letter, read_person_event
+from services.runtime.operator_auth import refusal
+from services.runtime.settings import Settings, kafka_client_kwargs
+from services.runtime.topics import (
+    DLQ,
+    ELIGIBILITY_DECISIONS,
+    INTEGRATION_ACTIVITIES,
+    PARTICIPATION,
+    SCHEDULER_EVENTS,
+)
+from services.scheduler import calendar, domain, handling, outbound, stored
+from services.scheduler.domain import Config, Outgoing, Schedule
+from services.scheduler.editions import EditionsView
+from services.scheduler.timers import Fired, Timers
+
+SERVICE = "scheduler"
+log = logging.getLogger(__name__)
+
+
+def config_from(settings: Settings) -> Config:
+    return Config(
+        ending_soon_days=settings.cycle_ending_soon_days,
+        review_due_days=settings.profile_review_due_days,
+    )
+
+
+class SchedulerService:
+    """One worker's app, table, agent, timers, editions view and operator view."""
+
+    def __init__(self, settings: Settings, **app_overrides: Any) -> None:
+        self.settings = settings
+        self.config = config_from(settings)
+        self.clock = clock_for(settings.clock)
+        self.app = create_app(SERVICE, settings, **app_overrides)
+        self.schedules = self.app.Table(
+            "schedules",
+            key_type=bytes,
+            value_type=bytes,
+            use_partitioner=True,
+            partitions=settings.topic_partitions,
+        )
+        self.codecs = {
+            PARTICIPATION.name: AvroCodec("participation"),
+            INTEGRATION_ACTIVITIES.name: AvroCodec("integration-activities"),
+            ELIGIBILITY_DECISIONS.name: AvroCodec("eligibility-decisions"),
+        }
+        self.editions = EditionsView(
+            kafka_client_kwargs(settings), SERVICE, self._send_dead_letter_now
+        )
+        self.timers = Timers(self.config)
+        self._indexed: frozenset[int] | None = None
+        self._lock = asyncio.Lock()
+        inputs = self.app.topic(
+            PARTICIPATION.name, INTEGRATION_ACTIVITIES.name, ELIGIBILITY_DECISIONS.name
+        )
+        self.app.agent(inputs, name="scheduler-schedule")(self._agent)
+        self.app.task(self.editions.run)
+        self.app.timer(1.0, name="scheduler-deadlines")(self._tick)
+        if isinstance(self.clock, TopicClock):
+            self.app.task(self._follow_clock)
+        self._register_views()
+
+    # -- time --------------------------------------------------------------------------------
+    async def _follow_clock(self) -> None:
+        assert isinstance(self.clock, TopicClock)
+        await follow_clock(
+            self.clock,
+            kafka_client_kwargs(self.settings),
+            SERVICE,
+            self._send_dead_letter_now,
+            on_tick=self._tick,
+        )
+
+    # -- state -------------------------------------------------------------------------------
+    def load(self, key: bytes, person_id: str) -> Schedule:
+        raw = self.schedules.get(key)
+        return Schedule(person_id=person_id) if raw is None else stored.unpack(raw)
+
+    def store(self, key: bytes, schedule: Schedule) -> dt.date | None:
+        next_due = domain.next_due(schedule, self.config)
+        self.schedules[key] = stored.pack(schedule, next_due)
+        return next_due
+
+    # -- the agent ---------------------------------------------------------------------------
+    async def _agent(self, stream: faust.StreamT[bytes]) -> Any:
+        await self.editions.caught_up.wait()  # a referral is judged against every edition
+        async for events in stream.take_events(1000, within=0.01):  # type: ignore[attr-defined]
+            async with self._lock:
+                await self.handle_batch([Inbound.of(e.message) for e in events])
+            yield None
+
+    async def handle_batch(self, records: list[Inbound]) -> None:
+        schedules: dict[bytes, Schedule] = {}
+        sends: list[Awaitable[Any]] = []
+        for record in records:
+            try:
+                decoded = read_person_event(
+                    record, self.codecs[record.topic], self.settings.topic_partitions
+                )
+                assert record.key is not None
+                fields = decoded.fields
+                schedule = schedules.get(record.key) or self.load(record.key, fields["person_id"])
+                now = self.clock.now() or fields["occurred_at"]
+                today = warsaw_date(now)
+                try:
+                    events = handling.handle(
+                        schedule, decoded.type, fields, self.editions.get, today, self.config
+                    )
+                except handling.InvalidInput as exc:
+                    raise Rejected(exc.reason, str(exc)) from exc
+            except Rejected as rejected:
+                log.warning(
+                    "dead letter %s from %s[%d]@%d: %s",
+                    rejected.reason,
+                    record.topic,
+                    record.partition,
+                    record.offset,
+                    rejected,
+                )
+                sends.append(await self._send_dead_letter(dead_letter(SERVICE, record, rejected)))
+                continue
+            schedules[record.key] = schedule
+            for event in events:
+                sends.append(await self._send_event(record.key, schedule.person_id, event, now))
+        await asyncio.gather(*sends)  # every effect acknowledged before the state is written
+        for key, schedule in schedules.items():
+            self.timers.settle(key, self.store(key, schedule))
+
+    async def _send_event(
+        self, key: bytes, person_id: str, event: Outgoing, now: dt.datetime
+    ) -> Awaitable[Any]:
+        value = outbound.encode(person_id, event, now)
+        log.debug("%s %s for %s", event.kind.value, event.event_id, mask_pesel(person_id))
+        return await self.app.producer.send(SCHEDULER_EVENTS.name, key, value, None, None, None)
+
+    async def _send_dead_letter(self, letter: DeadLetter) -> Awaitable[Any]:
+        return await self.app.producer.send(
+            DLQ.name, letter.key, letter.value, None, None, letter.headers()
+        )
+
+    async def _send_dead_letter_now(self, letter: DeadLetter) -> None:
+        await (await self._send_dead_letter(letter))
+
+    # -- deadlines ---------------------------------------------------------------------------
+    def _owned_partitions(self) -> frozenset[int]:
+        return frozenset(
+            tp.partition for tp in self.app.consumer.assignment() if tp.topic == PARTICIPATION.name
+        )
+
+    async def _tick(self) -> None:
+        """Emit every deadline that has come for the persons of this worker's partitions."""
+        now = self.clock.now()
+        if now is None or self.app.rebalancing or not self.app.consumer.assignment():
+            return
+        async with self._lock:
+            owned = self._owned_partitions()
+            if owned != self._indexed:
+                indexed = self.timers.rebuild(self.schedules.items())
+                self._indexed = owned
+                log.info(
+                    "due index rebuilt: %d persons with a pending deadline on partitions %s",
+                    indexed,
+                    sorted(owned),
+                )
+            today = warsaw_date(now)
+            fired = self.timers.fire(self.schedules.get, today)
+            if not fired:
+                return
+            try:
+                await self._publish(fired, now)
+            except Exception:
+                self.timers.retry(fired, today)
+                raise
+            for item in fired:
+                self.schedules[item.key] = item.value
+                self.timers.settle(item.key, item.next_due)
+
+    async def _publish(self, fired: list[Fired], now: dt.datetime) -> None:
+        sends = []
+        for item in fired:
+            for event in item.events:
+                sends.append(await self._send_event(item.key, item.schedule.person_id, event, now))
+        await asyncio.gather(*sends)
+
+    # -- operator view -----------------------------------------------------------------------
+    def view_of(self, schedule: Schedule) -> dict[str, Any]:
+        """What an operator sees of one person: cycles, the cap, pending deadlines."""
+        used = schedule.used_days()
+        active = next((c for c in schedule.cycles if c.active), None)
+        planned = (
+            calendar.days_used(active.start_on, active.last_day, active.full_last_day)
+            if active
+            else 0
+        )
+        return {
+            "person_id": schedule.person_id,
+            "eligibility": [
+                {"decided_on": day.isoformat(), "eligible": eligible}
+                for day, eligible in schedule.eligibility
+            ],
+            "days_used": used,
+            "days_left": calendar.CAP_DAYS - used,
+            "days_left_after_active_cycle": calendar.CAP_DAYS - used - planned,
+            "cycles": [
+                {
+                    "cycle_id": c.cycle_id,
+                    "number": c.number,
+                    "referral_id": c.referral_id,
+                    "edition_id": c.edition_id,
+                    "ops_code": c.ops_code,
+                    "start_on": c.start_on.isoformat(),
+                    "last_day": c.last_day.isoformat(),
+                    "ended_on": c.ended_on.isoformat() if c.ended_on else None,
+                    "end_reason": c.end_reason,
+                    "days_used": c.days_used,
+                    "review_due_on": c.review_due_on.isoformat() if c.review_due_on else None,
+                    "reviewed": c.reviewed,
+                    "emitted": list(c.fired),
+                }
+                for c in schedule.cycles
+            ],
+            "pending_deadlines": [
+                {"due_on": due.isoformat(), "kind": kind, "cycle_id": cycle_id}
+                for due, kind, cycle_id in domain.pending(schedule, self.config)
+            ],
+        }
+
+    def _register_views(self) -> None:
+        service = self
+
+        @self.app.page("/persons/{pesel}/cycles")
+        class Cycles(View):
+            @self.app.table_route(table=self.schedules, match_info="pesel")  # type: ignore[arg-type]
+            async def get(self, request: Request, pesel: str) -> Response:
+                refused = refusal(service.settings, request)
+                if refused is not None:
+                    return self.json({"error": refused[0]}, status=refused[1])
+                if not is_valid_pesel(pesel):
+                    return self.json({"error": "not a valid PESEL"}, status=400)
+                raw = service.schedules.get(pesel.encode())
+                if raw is None:
+                    return self.json({"error": "no events seen for this person"}, status=404)
+                log.info("operator view of the cycles of %s", mask_pesel(pesel))
+                return self.json(service.view_of(stored.unpack(raw)))
