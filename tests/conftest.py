@@ -7,6 +7,8 @@ are never skipped.
 from __future__ import annotations
 
 import asyncio
+import calendar
+import datetime as dt
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -39,3 +41,18 @@ def era() -> int:
     such test works in a later stretch of time than every test before it.
     """
     return next(_ERAS)
+
+
+@pytest.fixture
+def era_like_2026() -> int:
+    """An era whose calendar is 2026's: same weekdays, not a leap year.
+
+    For tests that spell out dates by weekday. Easter (and the holidays that
+    follow it) still moves: such tests keep action deadlines away from it.
+    """
+    for year in _ERAS:
+        if dt.date(year, 1, 1).weekday() == dt.date(2026, 1, 1).weekday() and not calendar.isleap(
+            year
+        ):
+            return year
+    raise AssertionError("no era left")

@@ -251,6 +251,10 @@ class SchedulerService:
                     "days_used": c.days_used,
                     "review_due_on": c.review_due_on.isoformat() if c.review_due_on else None,
                     "reviewed": c.reviewed,
+                    "weekly_hours": {
+                        week: domain.week_hours(c, dt.date.fromisoformat(week))
+                        for week in sorted({key.split("|")[0] for key in c.hours})
+                    },
                     "emitted": list(c.fired),
                 }
                 for c in schedule.cycles

@@ -90,9 +90,5 @@ def action_due(after: dt.date, days: int) -> dt.date:
 def full_weeks(start: dt.date, last_day: dt.date) -> list[dt.date]:
     """Mondays of the weeks (Monday to Sunday) that lie wholly inside the cycle."""
     first_monday = start + dt.timedelta(days=(7 - start.weekday()) % 7)
-    weeks = []
-    monday = first_monday
-    while monday + dt.timedelta(days=6) <= last_day:
-        weeks.append(monday)
-        monday += dt.timedelta(days=7)
-    return weeks
+    count = ((last_day - first_monday).days + 1) // 7
+    return [first_monday + dt.timedelta(days=7 * n) for n in range(max(count, 0))]

@@ -327,18 +327,31 @@ def week_hours(cycle: Cycle, week_start: dt.date) -> float:
 
 # -- time ---------------------------------------------------------------------------------
 def on_day(schedule: Schedule, today: dt.date, config: Config) -> list[Outgoing]:
-    """Every deadline that has come by ``today`` and was not emitted yet, in date order."""
+    """Every deadline that has come by ``today`` and was not emitted yet, in date order.
+
+    Deadlines due on the same date come in cycle order, and within a cycle in the
+    order of :func:`_deadlines` (start, weeks, ending soon, end, review overdue).
+    """
+    return fire_due(schedule, today, config)[0]
+
+
+def fire_due(
+    schedule: Schedule, today: dt.date, config: Config
+) -> tuple[list[Outgoing], dt.date | None]:
+    """:func:`on_day`, and the date the next pending deadline falls due afterwards."""
     out: list[Outgoing] = []
     while True:  # an ending cycle brings new deadlines (the review): repeat until none is due
-        due_now = [
-            emit
+        pending = [
+            (due, cycle.number, n, emit)
             for cycle in schedule.cycles
-            for due, _, emit in _deadlines(schedule, cycle, config, pending_only=True)
-            if due <= today
+            for n, (due, _, emit) in enumerate(
+                _deadlines(schedule, cycle, config, pending_only=True)
+            )
         ]
+        due_now = sorted(item for item in pending if item[0] <= today)
         if not due_now:
-            return out
-        for emit in due_now:
+            return out, min((item[0] for item in pending), default=None)
+        for *_, emit in due_now:
             out += emit()
 
 
@@ -364,51 +377,73 @@ def pending(schedule: Schedule, config: Config) -> list[tuple[dt.date, str, str]
     )
 
 
+_STARTED = Kind.CYCLE_STARTED.value
+_ENDING_SOON = Kind.CYCLE_ENDING_SOON.value
+_ENDED = Kind.CYCLE_ENDED.value
+_OVERDUE = Kind.PROFILE_REVIEW_OVERDUE.value
+_SHORTFALL = Kind.INTEGRATION_HOURS_SHORTFALL.value
+
+
 def _deadlines(
     schedule: Schedule, cycle: Cycle, config: Config, pending_only: bool = False
 ) -> list[tuple[dt.date, str, Any]]:
+    """The cycle's deadlines as (due, key, emit), earliest first (stable for equal dates)."""
     found: list[tuple[dt.date, str, Any]] = []
+    fired = frozenset(cycle.fired) if pending_only else frozenset()
 
-    def add(due: dt.date, key: str, emit: Any) -> None:
-        if not (pending_only and key in cycle.fired):
-            found.append((due, key, emit))
-
-    add(
-        cycle.start_on,
-        Kind.CYCLE_STARTED.value,
-        lambda: _emit_once(
-            cycle, Kind.CYCLE_STARTED, {"start_on": cycle.start_on, "last_day": cycle.last_day}
-        ),
-    )
-    if cycle.active:
-        soon = cycle.last_day - dt.timedelta(days=config.ending_soon_days)
-        if soon >= cycle.start_on:
-            add(
-                soon,
-                Kind.CYCLE_ENDING_SOON.value,
+    if _STARTED not in fired:
+        found.append(
+            (
+                cycle.start_on,
+                _STARTED,
                 lambda: _emit_once(
                     cycle,
-                    Kind.CYCLE_ENDING_SOON,
-                    {"last_day": cycle.last_day, "days_before": config.ending_soon_days},
+                    Kind.CYCLE_STARTED,
+                    {"start_on": cycle.start_on, "last_day": cycle.last_day},
                 ),
             )
-        add(
-            cycle.last_day + DAY,
-            Kind.CYCLE_ENDED.value,
-            lambda: _end_cycle(schedule, cycle, cycle.last_day, None, config),
         )
+    if cycle.active:
+        soon = cycle.last_day - dt.timedelta(days=config.ending_soon_days)
+        if soon >= cycle.start_on and _ENDING_SOON not in fired:
+            found.append(
+                (
+                    soon,
+                    _ENDING_SOON,
+                    lambda: _emit_once(
+                        cycle,
+                        Kind.CYCLE_ENDING_SOON,
+                        {"last_day": cycle.last_day, "days_before": config.ending_soon_days},
+                    ),
+                )
+            )
+        if _ENDED not in fired:
+            found.append(
+                (
+                    cycle.last_day + DAY,
+                    _ENDED,
+                    lambda: _end_cycle(schedule, cycle, cycle.last_day, None, config),
+                )
+            )
     end = cycle.ended_on or cycle.last_day
+    after = dt.timedelta(days=6 + config.shortfall_after_days)
     for monday in calendar.full_weeks(cycle.start_on, end):
-        key = f"{Kind.INTEGRATION_HOURS_SHORTFALL.value}:{monday.isoformat()}"
-        due = monday + dt.timedelta(days=6 + config.shortfall_after_days)
-        add(due, key, lambda monday=monday: _shortfall(cycle, monday, config))
-    if cycle.review_due_on is not None and not cycle.reviewed:
-        add(
-            cycle.review_due_on + DAY,
-            Kind.PROFILE_REVIEW_OVERDUE.value,
-            lambda: _emit_once(cycle, Kind.PROFILE_REVIEW_OVERDUE, {"due_on": cycle.review_due_on}),
+        key = f"{_SHORTFALL}:{monday.isoformat()}"
+        if key not in fired:
+            found.append(
+                (monday + after, key, lambda monday=monday: _shortfall(cycle, monday, config))
+            )
+    if cycle.review_due_on is not None and not cycle.reviewed and _OVERDUE not in fired:
+        found.append(
+            (
+                cycle.review_due_on + DAY,
+                _OVERDUE,
+                lambda: _emit_once(
+                    cycle, Kind.PROFILE_REVIEW_OVERDUE, {"due_on": cycle.review_due_on}
+                ),
+            )
         )
-    found.sort(key=lambda pair: pair[0])
+    found.sort(key=lambda triple: triple[0])
     return found
 
 

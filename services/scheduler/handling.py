@@ -90,6 +90,11 @@ def _apply(
         )
         return out + domain.on_day(schedule, today, config)
     if kind == "ProfileReviewed":
+        if "UNKNOWN" in (fields["outcome"], fields["new_profile"]):
+            raise InvalidInput(
+                "unknown-symbol",
+                "outcome or new_profile UNKNOWN: a symbol this service's schema does not know",
+            )
         return domain.on_profile_reviewed(
             schedule, fields["reviewed_on"], fields["outcome"], fields["new_profile"]
         )

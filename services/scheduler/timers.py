@@ -58,8 +58,7 @@ class Timers:
             if raw is None:
                 continue
             schedule = stored.unpack(raw)
-            events = domain.on_day(schedule, today, self.config)
-            next_due = domain.next_due(schedule, self.config)
+            events, next_due = domain.fire_due(schedule, today, self.config)
             fired.append(Fired(key, schedule, events, stored.pack(schedule, next_due), next_due))
         return fired
 

@@ -112,3 +112,96 @@ def edition(
         "valid_to": valid_to,
     }
     return edition_id.encode(), EDITIONS.encode("ProgramEdition", fields)
+
+
+PARTICIPATION = AvroCodec("participation")
+ACTIVITIES = AvroCodec("integration-activities")
+DECISIONS = AvroCodec("eligibility-decisions")
+
+
+def decision(pesel: str, eligible: bool, decided_on: dt.date, seq: int = 0) -> tuple[bytes, bytes]:
+    """An eligibility decision as the eligibility service writes it."""
+    fields = _common(pesel, seq, None) | {
+        "pup_code": "1465",
+        "ops_code": "1465011",
+        "eligible": eligible,
+        "priority": False,
+        "reasons": [] if eligible else ["NO_SOCIAL_ASSISTANCE"],
+        "ruleset": "seed",
+        "ruleset_version": 1,
+        "decided_on": decided_on,
+        "cause_event_id": None,
+        "cause": "BenefitsGranted",
+    }
+    return pesel.encode(), DECISIONS.encode("EligibilityDecision", fields)
+
+
+def referred(
+    pesel: str,
+    referral_id: str,
+    start_on: dt.date,
+    edition_id: str = "ED-1",
+    ops_code: str = "1465011",
+    seq: int = 0,
+) -> tuple[bytes, bytes]:
+    fields = _common(pesel, seq, None) | {
+        "pup_code": "1465",
+        "referral_id": referral_id,
+        "edition_id": edition_id,
+        "ops_code": ops_code,
+        "start_on": start_on,
+    }
+    return pesel.encode(), PARTICIPATION.encode("ReferredToProgram", fields)
+
+
+def participation_ended(
+    pesel: str, referral_id: str, ended_on: dt.date, reason: str = "COMPLETED", seq: int = 0
+) -> tuple[bytes, bytes]:
+    fields = _common(pesel, seq, None) | {
+        "pup_code": "1465",
+        "referral_id": referral_id,
+        "ended_on": ended_on,
+        "reason": reason,
+    }
+    return pesel.encode(), PARTICIPATION.encode("ParticipationEnded", fields)
+
+
+def profile_reviewed(
+    pesel: str, reviewed_on: dt.date, outcome: str = "RE_REFERRAL", seq: int = 0
+) -> tuple[bytes, bytes]:
+    fields = _common(pesel, seq, None) | {
+        "pup_code": "1465",
+        "reviewed_on": reviewed_on,
+        "outcome": outcome,
+        "new_profile": None,
+    }
+    return pesel.encode(), PARTICIPATION.encode("ProfileReviewed", fields)
+
+
+def other_assistance(
+    pesel: str, instrument: str, referred_on: dt.date, seq: int = 0
+) -> tuple[bytes, bytes]:
+    fields = _common(pesel, seq, None) | {
+        "pup_code": "1465",
+        "instrument": instrument,
+        "referred_on": referred_on,
+    }
+    return pesel.encode(), PARTICIPATION.encode("OtherAssistanceReferral", fields)
+
+
+def hours(
+    pesel: str,
+    referral_id: str,
+    week_start: dt.date,
+    value: float,
+    activity: str = "GROUP_COUNSELLING",
+    ops_code: str = "1465011",
+) -> tuple[bytes, bytes]:
+    fields = _common(pesel, 0, None) | {
+        "ops_code": ops_code,
+        "referral_id": referral_id,
+        "week_start": week_start,
+        "hours": value,
+        "activity": activity,
+    }
+    return pesel.encode(), ACTIVITIES.encode("IntegrationHoursReported", fields)

@@ -77,6 +77,12 @@ def hours(week: dt.date, value: float, referral: str = "REF-1", ops: str = "1465
         ),
         (
             event(
+                "ProfileReviewed", reviewed_on=D(2026, 4, 9), outcome="UNKNOWN", new_profile=None
+            ),
+            "unknown-symbol",
+        ),
+        (
+            event(
                 "ParticipationEnded", referral_id="REF-9", ended_on=D(2026, 3, 1), reason="OTHER"
             ),
             "unknown-referral",
