@@ -24,7 +24,6 @@ from typing import Any
 
 import faust
 import orjson
-from faust.web import Request, Response, View
 
 from services.eligibility import rules
 from services.runtime.clock import TopicClock, clock_for, warsaw_date
@@ -33,9 +32,8 @@ from services.runtime.codec import AvroCodec
 from services.runtime.deadletter import DeadLetter
 from services.runtime.due_index import DueIndex
 from services.runtime.faust_app import create_app
-from services.runtime.identifiers import is_valid_pesel, mask_pesel
 from services.runtime.inbound import Inbound, Rejected, dead_letter, read_person_event
-from services.runtime.operator_auth import refusal
+from services.runtime.operator_views import register_person_view
 from services.runtime.partitioning import expected_partition
 from services.runtime.settings import Settings, kafka_client_kwargs
 from services.runtime.topics import DLQ, ELIGIBILITY_DECISIONS, PROFILES, SOCIAL_ASSISTANCE
@@ -263,22 +261,8 @@ class EligibilityService:
 
     # -- operator view -----------------------------------------------------------------------
     def _register_views(self) -> None:
-        service = self
+        def render(pesel: str, raw: bytes) -> dict[str, Any]:
+            state = orjson.loads(raw)
+            return {"person_id": pesel, "state": state, "last_decision": state.get("last_outcome")}
 
-        @self.app.page("/persons/{pesel}")
-        class Person(View):
-            @self.app.table_route(table=self.persons, match_info="pesel")  # type: ignore[arg-type]
-            async def get(self, request: Request, pesel: str) -> Response:
-                refused = refusal(service.settings, request)
-                if refused is not None:
-                    return self.json({"error": refused[0]}, status=refused[1])
-                if not is_valid_pesel(pesel):
-                    return self.json({"error": "not a valid PESEL"}, status=400)
-                raw = service.persons.get(pesel.encode())
-                if raw is None:
-                    return self.json({"error": "no events seen for this person"}, status=404)
-                state = orjson.loads(raw)
-                log.info("operator view of person %s", mask_pesel(pesel))
-                return self.json(
-                    {"person_id": pesel, "state": state, "last_decision": state.get("last_outcome")}
-                )
+        register_person_view(self.app, self.settings, self.persons, "/persons/{pesel}", render)

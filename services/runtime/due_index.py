@@ -7,7 +7,7 @@ O(due items · log n), so checking the clock never scans every person.
 from __future__ import annotations
 
 import heapq
-from collections.abc import Hashable, Iterator
+from collections.abc import Hashable, Iterable, Iterator
 from typing import Generic, TypeVar
 
 K = TypeVar("K", bound=Hashable)
@@ -30,6 +30,12 @@ class DueIndex(Generic[K]):
             return
         self._due[key] = due
         heapq.heappush(self._heap, (due, key))
+
+    def replace_all(self, entries: Iterable[tuple[K, object | None]]) -> None:
+        """Make ``entries`` (key, due or None) the whole index, in one heapify."""
+        self._due = {key: due for key, due in entries if due is not None}
+        self._heap = [(due, key) for key, due in self._due.items()]
+        heapq.heapify(self._heap)
 
     def pop_due(self, now: object) -> Iterator[K]:
         """Keys whose due time is at or before ``now``; they leave the index."""

@@ -26,16 +26,15 @@ from collections.abc import Awaitable
 from typing import Any
 
 import faust
-from faust.web import Request, Response, View
 
 from services.runtime.clock import TopicClock, clock_for, warsaw_date
 from services.runtime.clock_reader import follow_clock
 from services.runtime.codec import AvroCodec
 from services.runtime.deadletter import DeadLetter
 from services.runtime.faust_app import create_app
-from services.runtime.identifiers import is_valid_pesel, mask_pesel
+from services.runtime.identifiers import mask_pesel
 from services.runtime.inbound import Inbound, Rejected, dead_letter, read_person_event
-from services.runtime.operator_auth import refusal
+from services.runtime.operator_views import register_person_view
 from services.runtime.settings import Settings, kafka_client_kwargs
 from services.runtime.topics import (
     DLQ,
@@ -266,19 +265,10 @@ class SchedulerService:
         }
 
     def _register_views(self) -> None:
-        service = self
-
-        @self.app.page("/persons/{pesel}/cycles")
-        class Cycles(View):
-            @self.app.table_route(table=self.schedules, match_info="pesel")  # type: ignore[arg-type]
-            async def get(self, request: Request, pesel: str) -> Response:
-                refused = refusal(service.settings, request)
-                if refused is not None:
-                    return self.json({"error": refused[0]}, status=refused[1])
-                if not is_valid_pesel(pesel):
-                    return self.json({"error": "not a valid PESEL"}, status=400)
-                raw = service.schedules.get(pesel.encode())
-                if raw is None:
-                    return self.json({"error": "no events seen for this person"}, status=404)
-                log.info("operator view of the cycles of %s", mask_pesel(pesel))
-                return self.json(service.view_of(stored.unpack(raw)))
+        register_person_view(
+            self.app,
+            self.settings,
+            self.schedules,
+            "/persons/{pesel}/cycles",
+            lambda pesel, raw: self.view_of(stored.unpack(raw)),
+        )

@@ -102,6 +102,8 @@ class Cycle(BaseModel):
     hours: dict[str, float] = Field(default_factory=dict)
     fired: list[str] = Field(default_factory=list)
     """Deadline keys (kind or kind:week) already emitted for this cycle."""
+    closed: bool = False
+    """Ended with every deadline emitted: nothing more can fall due for this cycle."""
 
     @property
     def active(self) -> bool:
@@ -345,14 +347,21 @@ def fire_due(
             (due, cycle.number, n, emit)
             for cycle in schedule.cycles
             for n, (due, _, emit) in enumerate(
-                _deadlines(schedule, cycle, config, pending_only=True)
+                _deadlines(schedule, cycle, config, pending_only=True, until=today)
             )
         ]
         due_now = sorted(item for item in pending if item[0] <= today)
         if not due_now:
+            _close_finished(schedule, config)
             return out, min((item[0] for item in pending), default=None)
         for *_, emit in due_now:
             out += emit()
+
+
+def _close_finished(schedule: Schedule, config: Config) -> None:
+    for cycle in schedule.cycles:
+        if not (cycle.closed or cycle.active or _deadlines(schedule, cycle, config, True)):
+            cycle.closed = True
 
 
 def next_due(schedule: Schedule, config: Config) -> dt.date | None:
@@ -385,10 +394,20 @@ _SHORTFALL = Kind.INTEGRATION_HOURS_SHORTFALL.value
 
 
 def _deadlines(
-    schedule: Schedule, cycle: Cycle, config: Config, pending_only: bool = False
+    schedule: Schedule,
+    cycle: Cycle,
+    config: Config,
+    pending_only: bool = False,
+    until: dt.date | None = None,
 ) -> list[tuple[dt.date, str, Any]]:
-    """The cycle's deadlines as (due, key, emit), earliest first (stable for equal dates)."""
+    """The cycle's deadlines as (due, key, emit), earliest first (stable for equal dates).
+
+    With ``until``, the weekly hours checks stop after the first one due later
+    than ``until``: enough to fire what is due and to know the next date.
+    """
     found: list[tuple[dt.date, str, Any]] = []
+    if pending_only and cycle.closed:
+        return found
     fired = frozenset(cycle.fired) if pending_only else frozenset()
 
     if _STARTED not in fired:
@@ -430,9 +449,10 @@ def _deadlines(
     for monday in calendar.full_weeks(cycle.start_on, end):
         key = f"{_SHORTFALL}:{monday.isoformat()}"
         if key not in fired:
-            found.append(
-                (monday + after, key, lambda monday=monday: _shortfall(cycle, monday, config))
-            )
+            due = monday + after
+            found.append((due, key, lambda monday=monday: _shortfall(cycle, monday, config)))
+            if until is not None and due > until:
+                break
     if cycle.review_due_on is not None and not cycle.reviewed and _OVERDUE not in fired:
         found.append(
             (

@@ -19,17 +19,9 @@ from services.runtime.processes import terminate
 from tests.integration.kafka_helpers import produce
 from tests.integration.service_helpers import dead_letters_from, decisions_for, wait_for
 from tests.support import events as ev
-from tests.support.workers import start_worker, wait_ready
+from tests.support.workers import TOKEN, WORKER_ENV, start_worker, wait_ready
 
 pytestmark = pytest.mark.integration
-TOKEN = "operator-secret"
-WORKER_ENV = {
-    "PAI_CLOCK": "topic",
-    "PAI_WEB_HOST": "127.0.0.1",
-    "PAI_ADMIN_TOKEN": TOKEN,
-    "PAI_KAFKA_SESSION_TIMEOUT_S": "6",
-    "PAI_KAFKA_HEARTBEAT_INTERVAL_S": "1",
-}
 
 
 BECOMES_ELIGIBLE = [  # registered, then profile III, then benefits: one decision each

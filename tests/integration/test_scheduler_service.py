@@ -8,6 +8,7 @@ import datetime as dt
 import os
 import re
 import signal
+import subprocess
 import time
 from collections import defaultdict
 from pathlib import Path
@@ -22,17 +23,9 @@ from services.runtime.processes import terminate
 from tests.integration.kafka_helpers import produce
 from tests.integration.service_helpers import dead_letters_from, read_topic, wait_for
 from tests.support import events as ev
-from tests.support.workers import start_worker, wait_ready
+from tests.support.workers import TOKEN, WORKER_ENV, start_worker, wait_ready
 
 pytestmark = pytest.mark.integration
-TOKEN = "operator-secret"
-WORKER_ENV = {
-    "PAI_CLOCK": "topic",
-    "PAI_WEB_HOST": "127.0.0.1",
-    "PAI_ADMIN_TOKEN": TOKEN,
-    "PAI_KAFKA_SESSION_TIMEOUT_S": "6",
-    "PAI_KAFKA_HEARTBEAT_INTERVAL_S": "1",
-}
 EVENTS = AvroCodec("scheduler-events")
 
 
@@ -69,6 +62,35 @@ def weekly_hours(pesel: str, referral: str, first: dt.date, last: dt.date, short
         records.append(ev.hours(pesel, referral, monday, 8 if monday in short else 12))
         monday += dt.timedelta(days=7)
     return records
+
+
+def one_worker(
+    bs: str, tmp_path: Path, today: dt.date, persons: set[str], eligible_from: dt.date
+) -> tuple[subprocess.Popen[bytes], int, Path]:
+    """The clock at ``today``, edition ED-1 for the year, a ready worker that has read
+    the ``persons``' eligibility decisions (dated ``eligible_from``)."""
+    tick(bs, today)
+    year = today.year
+    edition = ev.edition("ED-1", dt.date(year, 1, 2), dt.date(year, 1, 1), dt.date(year, 12, 31))
+    send(bs, "pai.pup.program-editions.v1", [edition])
+    log = tmp_path / "scheduler.log"
+    worker, port = start_worker("services.scheduler", bs, tmp_path / "data", log, **WORKER_ENV)
+    try:
+        wait_ready(worker, port, 30, log)
+        send(
+            bs,
+            "pai.eligibility.decisions.v1",
+            [ev.decision(p, True, eligible_from) for p in persons],
+        )
+        wait_for(
+            lambda: all(cycles_view(port, p).status_code == 200 for p in persons),
+            30,
+            "the eligibility decisions read",
+        )
+    except BaseException:
+        terminate(worker)
+        raise
+    return worker, port, log
 
 
 def summary(event: dict[str, Any]) -> tuple[Any, ...]:
@@ -111,14 +133,8 @@ def test_three_cycles_one_ended_early_then_a_capped_fourth_and_a_rejected_fifth(
     bs, year = broker.bootstrap, era_like_2026
     d = lambda m, day: dt.date(year, m, day)  # noqa: E731
     anna = ev.pesel_from(year * 10 + 1)
-    tick(bs, d(3, 20))
-    send(bs, "pai.pup.program-editions.v1", [ev.edition("ED-1", d(1, 2), d(1, 1), d(12, 31))])
-    log = tmp_path / "scheduler.log"
-    worker, port = start_worker("services.scheduler", bs, tmp_path / "data", log, **WORKER_ENV)
+    worker, port, log = one_worker(bs, tmp_path, d(3, 20), {anna}, d(3, 2))
     try:
-        wait_ready(worker, port, 30, log)
-        send(bs, "pai.eligibility.decisions.v1", [ev.decision(anna, True, d(3, 2))])
-        wait_for(lambda: cycles_view(port, anna).status_code == 200, 30, "anna's decision")
         expected: list[tuple[Any, ...]] = []
 
         def step(records: list[tuple[str, tuple[bytes, bytes]]], *events: tuple[Any, ...]) -> None:
@@ -268,14 +284,8 @@ def test_bad_input_is_dead_lettered_with_its_reason_and_the_worker_goes_on(
     bs, year = broker.bootstrap, era_like_2026
     d = lambda m, day: dt.date(year, m, day)  # noqa: E731
     ben = ev.pesel_from(year * 10 + 2)
-    tick(bs, d(2, 2))
-    send(bs, "pai.pup.program-editions.v1", [ev.edition("ED-1", d(1, 2), d(1, 1), d(12, 31))])
-    log = tmp_path / "scheduler.log"
-    worker, port = start_worker("services.scheduler", bs, tmp_path / "data", log, **WORKER_ENV)
+    worker, _, _ = one_worker(bs, tmp_path, d(2, 2), {ben}, d(1, 5))
     try:
-        wait_ready(worker, port, 30, log)
-        send(bs, "pai.eligibility.decisions.v1", [ev.decision(ben, True, d(1, 5))])
-        wait_for(lambda: cycles_view(port, ben).status_code == 200, 30, "ben's decision")
         send(bs, "pai.pup.participation.v1", [ev.referred(ben, "R1", d(2, 4))])
         wait_for(lambda: scheduler_events(bs, {ben})[ben], 30, "ben's referral accepted")
         activities, participation = "pai.ops.integration-activities.v1", "pai.pup.participation.v1"

@@ -12,6 +12,15 @@ import httpx
 
 from services.runtime.broker import free_port
 
+TOKEN = "operator-secret"
+WORKER_ENV = {  # what service tests run workers with: the topic clock, short sessions
+    "PAI_CLOCK": "topic",
+    "PAI_WEB_HOST": "127.0.0.1",
+    "PAI_ADMIN_TOKEN": TOKEN,
+    "PAI_KAFKA_SESSION_TIMEOUT_S": "6",
+    "PAI_KAFKA_HEARTBEAT_INTERVAL_S": "1",
+}
+
 
 def start_worker(
     module: str, bootstrap: str, data_dir: Path, log: Path, **env: str

@@ -24,3 +24,12 @@ def test_rescheduling_replaces_the_due_time() -> None:
     index.schedule("b", 10)
     index.schedule("b", None)
     assert list(index.pop_due(100)) == []
+
+
+def test_replace_all_makes_the_entries_the_whole_index() -> None:
+    index: DueIndex[str] = DueIndex()
+    index.schedule("old", 1)
+    index.replace_all([("a", 3), ("b", None), ("c", 1), ("d", 2)])
+    assert len(index) == 3
+    assert list(index.pop_due(2)) == ["c", "d"]
+    assert list(index.pop_due(5)) == ["a"]

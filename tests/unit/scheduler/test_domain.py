@@ -245,3 +245,17 @@ def test_next_due_is_the_earliest_pending_deadline() -> None:
     assert domain.next_due(person.schedule, CONFIG) == D(2026, 1, 27)
     person.day(D(2026, 12, 31))
     assert domain.next_due(person.schedule, CONFIG) is None
+
+
+def test_a_cycle_with_every_deadline_emitted_is_closed_and_stays_quiet() -> None:
+    person = Person()
+    person.refer(D(2026, 1, 5))
+    person.day(D(2026, 3, 10))  # ended 4 March, review due 11 March: not yet overdue
+    assert not person.schedule.cycles[0].closed
+    overdue = person.day(D(2026, 3, 12))
+    assert [e.kind for e in overdue] == [Kind.PROFILE_REVIEW_OVERDUE]
+    assert person.schedule.cycles[0].closed
+    assert person.day(D(2026, 12, 31)) == []
+    assert domain.next_due(person.schedule, CONFIG) is None
+    recorded = person.review(D(2026, 3, 13))  # a late review is still recorded
+    assert [e.kind for e in recorded] == [Kind.PROFILE_REVIEW_RECORDED]
