@@ -1,19 +1,32 @@
-"""Entry point of one notifier worker: ``pai-notifier``.
-
-For now the worker joins its consumer group through the shared app factory and
-serves its health views; the service's agents arrive with its own issue.
-"""
+"""Entry point of one notifier worker: ``pai-notifier``."""
 
 from __future__ import annotations
 
-from services.runtime.faust_app import create_app
+import asyncio
+import logging
+
+from services.notifier import partners
+from services.notifier.app import NotifierService, serve
 from services.runtime.settings import load_settings
-from services.runtime.worker import run_worker
+
+LEVELS = {
+    "debug": logging.DEBUG,
+    "info": logging.INFO,
+    "warn": logging.WARNING,
+    "error": logging.ERROR,
+}
 
 
 def main() -> None:
     settings = load_settings()
-    run_worker("notifier", create_app("notifier", settings), settings)
+    logging.basicConfig(
+        level=LEVELS[settings.log_level],
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    for noisy in ("aiokafka", "kafka"):
+        logging.getLogger(noisy).setLevel(max(logging.INFO, LEVELS[settings.log_level]))
+    service = NotifierService(settings, partners.load(settings.partners_file))
+    asyncio.run(serve(service))
 
 
 if __name__ == "__main__":

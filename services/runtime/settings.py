@@ -61,6 +61,23 @@ class Settings(BaseSettings):
         description="Scheduler: the profile review is due this many days after a cycle ends"
         " (then moved to a working day, art. 115 KC)",
     )
+    notifier_retry_schedule: str = Field(
+        "5,300,1800,7200,18000,36000,36000",
+        description="Notifier: seconds from a failed attempt to the next, comma-separated;"
+        " after the last the webhook is dead-lettered",
+    )
+    notifier_connect_timeout_s: float = Field(5.0, gt=0, le=120)
+    notifier_read_timeout_s: float = Field(10.0, gt=0, le=600)
+    notifier_partner_backlog: int = Field(
+        1000,
+        ge=1,
+        le=100_000,
+        description="Notifier: deliveries that may wait for one partner before more go"
+        " straight to the retry path",
+    )
+    notifier_unhealthy_after: int = Field(
+        5, ge=1, le=1000, description="Notifier: failed attempts in a row that mark a partner"
+    )
     web_port: int = Field(6066, ge=1, le=65535)
     web_bind: str = "0.0.0.0"
     web_host: str = Field(
@@ -89,6 +106,21 @@ class Settings(BaseSettings):
                 f" ({self.kafka_heartbeat_interval_s} >= {self.kafka_session_timeout_s})"
             )
         return self
+
+    @field_validator("notifier_retry_schedule")
+    @classmethod
+    def _schedule_is_seconds(cls, value: str) -> str:
+        try:
+            delays = [float(part) for part in value.split(",")]
+        except ValueError:
+            raise ValueError(f"expected seconds separated by commas, got {value!r}") from None
+        if not delays or any(d < 0 for d in delays) or len(delays) > 20:
+            raise ValueError("expected 1 to 20 delays of 0 seconds or more")
+        return value
+
+    @property
+    def retry_delays_s(self) -> list[float]:
+        return [float(part) for part in self.notifier_retry_schedule.split(",")]
 
     @property
     def bootstrap_servers(self) -> list[str]:

@@ -91,6 +91,28 @@ NOTIFIER_DLQ = TopicSpec(
     "notifier: webhooks not delivered after the whole retry schedule",
     per_person=False,
 )
+NOTIFIER_REPLAY = TopicSpec(
+    "pai.notifier.replay.v1",
+    "notifier-dlq",
+    "webhook_id",
+    "pai dlq replay: dead-lettered webhooks to deliver again (no delay, a fresh schedule)",
+    per_person=False,
+)
+DEFAULT_RETRY_LEVELS = 7
+
+
+def notifier_retry(level: int) -> TopicSpec:
+    """The topic a webhook waits in after its ``level``-th failed attempt."""
+    return TopicSpec(
+        f"pai.notifier.retry.{level}",
+        "notifier-dlq",
+        "webhook_id",
+        f"notifier: webhooks waiting for attempt {level + 1}"
+        f" (the {level}. delay of PAI_NOTIFIER_RETRY_SCHEDULE)",
+        per_person=False,
+        retention_ms=7 * 24 * 3600 * 1000,
+    )
+
 
 ALL_TOPICS: tuple[TopicSpec, ...] = (
     PROFILES,
@@ -103,6 +125,8 @@ ALL_TOPICS: tuple[TopicSpec, ...] = (
     CLOCK,
     DLQ,
     NOTIFIER_DLQ,
+    NOTIFIER_REPLAY,
+    *(notifier_retry(level) for level in range(1, DEFAULT_RETRY_LEVELS + 1)),
 )
 BY_NAME = {t.name: t for t in ALL_TOPICS}
 

@@ -1,0 +1,435 @@
+"""The notifier worker: eligibility decisions and scheduler events become signed webhooks.
+
+An aiokafka consumer in group ``pai-notifier`` reads ``pai.eligibility.decisions.v1``,
+``pai.scheduler.events.v1``, the retry topics ``pai.notifier.retry.<n>`` (one per
+delay of ``PAI_NOTIFIER_RETRY_SCHEDULE``) and ``pai.notifier.replay.v1``. Every
+record becomes a task, so a slow partner holds back nobody else
+(:mod:`services.notifier.delivery` bounds each partner). A failed attempt is
+written to the next retry topic, or after the last one to ``pai.notifier.dlq.v1``
+with every attempt; a retry topic's partition is paused until its first record
+is due. Offsets are committed only below the lowest record still in flight
+(:mod:`services.notifier.offsets`): every record's webhook was delivered, or
+its retry or dead letter acknowledged by the broker, before its offset is.
+
+Faust is not used here: the service keeps no table, and committing per record
+after an effect is simpler with aiokafka directly. Health and metrics are
+served by a small aiohttp app on ``PAI_WEB_PORT``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import logging
+import signal
+import time
+from typing import Any
+
+from aiohttp import web
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, TopicPartition
+from aiokafka.structs import ConsumerRecord, OffsetAndMetadata
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from services.notifier import metrics
+from services.notifier.delivery import Attempt, PartnerChannel, Timeouts
+from services.notifier.offsets import OffsetTracker
+from services.notifier.partners import PartnerWithKeys
+from services.notifier.webhooks import NotAWebhook, Webhook, webhook_for
+from services.runtime.codec import AvroCodec
+from services.runtime.deadletter import DeadLetter
+from services.runtime.inbound import Inbound, Rejected, dead_letter, decode
+from services.runtime.kafka_admin import create_topics
+from services.runtime.settings import Settings
+from services.runtime.topics import (
+    DLQ,
+    ELIGIBILITY_DECISIONS,
+    NOTIFIER_DLQ,
+    NOTIFIER_REPLAY,
+    SCHEDULER_EVENTS,
+    notifier_retry,
+)
+
+SERVICE = "notifier"
+GROUP = "pai-notifier"
+COMMIT_EVERY_S = 1.0
+log = logging.getLogger(__name__)
+
+
+class NotifierService:
+    def __init__(self, settings: Settings, partners: dict[str, PartnerWithKeys]) -> None:
+        self.settings = settings
+        self.delays = settings.retry_delays_s
+        self.retry_topics = [notifier_retry(n + 1).name for n in range(len(self.delays))]
+        self.level_of = {name: n + 1 for n, name in enumerate(self.retry_topics)}
+        self.level_of[NOTIFIER_REPLAY.name] = 0
+        self.codecs = {
+            ELIGIBILITY_DECISIONS.name: AvroCodec("eligibility-decisions"),
+            SCHEDULER_EVENTS.name: AvroCodec("scheduler-events"),
+        }
+        self.envelopes = AvroCodec("notifier-dlq")
+        timeouts = Timeouts(settings.notifier_connect_timeout_s, settings.notifier_read_timeout_s)
+        self.channels = {
+            ops: PartnerChannel(
+                p, timeouts, settings.notifier_partner_backlog, settings.notifier_unhealthy_after
+            )
+            for ops, p in partners.items()
+        }
+        for ops in self.channels:
+            metrics.HEALTHY.labels(ops).set(1)
+        self.tracker = OffsetTracker[TopicPartition]()
+        self.consumer: AIOKafkaConsumer | None = None
+        self.producer: AIOKafkaProducer | None = None
+        self.tasks: set[asyncio.Task[None]] = set()
+        self.ready = False
+        self.failure: BaseException | None = None
+        self._stopping = asyncio.Event()
+        self._resumes: dict[TopicPartition, asyncio.TimerHandle] = {}
+
+    # -- running -----------------------------------------------------------------------------
+    async def run(self) -> None:
+        """Until :meth:`stop` (or a send to Kafka fails: then raise, and a restart resumes)."""
+        bootstrap = self.settings.kafka_bootstrap
+        specs = [notifier_retry(n + 1) for n in range(len(self.delays))] + [NOTIFIER_REPLAY]
+        failed = [
+            r
+            for r in await create_topics(
+                bootstrap,
+                self.settings.topic_partitions,
+                self.settings.topic_replication_factor,
+                specs,
+            )
+            if r.error
+        ]
+        if failed:
+            raise RuntimeError(f"cannot create the notifier's topics: {failed}")
+        self.producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=2)
+        self.consumer = AIOKafkaConsumer(
+            bootstrap_servers=bootstrap,
+            group_id=GROUP,
+            enable_auto_commit=False,
+            auto_offset_reset="earliest",
+            session_timeout_ms=int(self.settings.kafka_session_timeout_s * 1000),
+            heartbeat_interval_ms=int(self.settings.kafka_heartbeat_interval_s * 1000),
+            rebalance_timeout_ms=int(self.settings.kafka_rebalance_timeout_s * 1000),
+            fetch_max_wait_ms=self.settings.kafka_fetch_max_wait_ms,
+            max_poll_records=1000,
+        )
+        await self.producer.start()
+        self.consumer.subscribe(
+            [
+                ELIGIBILITY_DECISIONS.name,
+                SCHEDULER_EVENTS.name,
+                NOTIFIER_REPLAY.name,
+                *self.retry_topics,
+            ],
+            listener=_Rebalance(self),
+        )
+        await self.consumer.start()
+        try:
+            await self._loop()
+        finally:
+            await self._shutdown()
+
+    def stop(self) -> None:
+        self._stopping.set()
+
+    async def _loop(self) -> None:
+        assert self.consumer is not None
+        last_commit = time.monotonic()
+        while not self._stopping.is_set():
+            if self.failure is not None:
+                raise self.failure
+            batches = await self.consumer.getmany(timeout_ms=200, max_records=1000)
+            self.ready = bool(self.consumer.assignment())
+            for tp, records in batches.items():
+                self._take(tp, records)
+            if time.monotonic() - last_commit >= COMMIT_EVERY_S:
+                await self.commit()
+                last_commit = time.monotonic()
+
+    def _take(self, tp: TopicPartition, records: list[ConsumerRecord[bytes, bytes]]) -> None:
+        assert self.consumer is not None
+        level = self.level_of.get(tp.topic)
+        for record in records:
+            envelope: dict[str, Any] | None = None
+            if level is not None:
+                envelope = self._envelope(record)
+                if envelope is not None and level > 0:
+                    due = envelope["occurred_at"].timestamp() + self.delays[level - 1]
+                    wait = due - time.time()
+                    if wait > 0:  # the rest of this partition waits too: pause until due
+                        self.consumer.seek(tp, record.offset)
+                        self.consumer.pause(tp)
+                        self._resumes[tp] = asyncio.get_running_loop().call_later(
+                            wait, self._resume, tp
+                        )
+                        return
+            self.tracker.started(tp, record.offset)
+            task = asyncio.create_task(self._handle(tp, record, level, envelope))
+            self.tasks.add(task)
+            task.add_done_callback(self._done)
+
+    def _resume(self, tp: TopicPartition) -> None:
+        self._resumes.pop(tp, None)
+        if self.consumer is not None and tp in self.consumer.assignment():
+            self.consumer.resume(tp)
+
+    def _done(self, task: asyncio.Task[None]) -> None:
+        self.tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None and self.failure is None:
+            self.failure = task.exception()
+            log.error("a delivery could not be made durable; stopping", exc_info=self.failure)
+
+    async def commit(self, only: set[TopicPartition] | None = None) -> None:
+        assert self.consumer is not None
+        assigned = self.consumer.assignment()
+        offsets = {
+            tp: OffsetAndMetadata(offset, "")
+            for tp, offset in self.tracker.committable().items()
+            if tp in assigned and (only is None or tp in only)
+        }
+        if offsets:
+            await self.consumer.commit(offsets)
+
+    async def drain(self, partitions: set[TopicPartition], timeout_s: float) -> None:
+        """Wait (up to ``timeout_s``) until no record of ``partitions`` is in flight."""
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline and any(self.tracker.in_flight(tp) for tp in partitions):
+            await asyncio.sleep(0.05)
+
+    async def _shutdown(self) -> None:
+        assert self.consumer is not None and self.producer is not None
+        for handle in self._resumes.values():
+            handle.cancel()
+        with contextlib.suppress(Exception):
+            await self.drain(set(self.consumer.assignment()), self.settings.notifier_read_timeout_s)
+            await self.commit()
+        for task in list(self.tasks):
+            task.cancel()
+        await self.consumer.stop()
+        await self.producer.stop()
+        for channel in self.channels.values():
+            await channel.close()
+
+    # -- one record --------------------------------------------------------------------------
+    def _envelope(self, record: ConsumerRecord[bytes, bytes]) -> dict[str, Any] | None:
+        try:
+            return decode(Inbound.of(record), self.envelopes).fields
+        except Rejected:
+            return None  # dead-lettered in _handle
+
+    async def _handle(
+        self,
+        tp: TopicPartition,
+        record: ConsumerRecord[bytes, bytes],
+        level: int | None,
+        envelope: dict[str, Any] | None,
+    ) -> None:
+        inbound = Inbound.of(record)
+        try:
+            if level is None:
+                found = self._webhook_of(inbound)
+                if found is None:
+                    return
+                webhook, source, attempts = found, (tp.topic, tp.partition, record.offset), []
+            else:
+                if envelope is None:
+                    decode(inbound, self.envelopes)  # raises the reason
+                    return
+                webhook = Webhook(
+                    envelope["webhook_id"],
+                    envelope["webhook_type"],
+                    envelope["ops_code"],
+                    envelope["payload"].encode(),
+                )
+                source = (
+                    envelope["source_topic"],
+                    envelope["source_partition"],
+                    envelope["source_offset"],
+                )
+                attempts = [] if level == 0 else list(envelope["attempts"])
+                if webhook.ops_code not in self.channels:
+                    raise Rejected(
+                        "unknown-ops-code",
+                        f"ops_code {webhook.ops_code} is no longer in PAI_PARTNERS_FILE",
+                    )
+            await self._deliver(webhook, source, attempts)
+        except Rejected as rejected:
+            await self._dead_letter(dead_letter(SERVICE, inbound, rejected))
+        finally:
+            self.tracker.finished(tp, record.offset)
+
+    def _webhook_of(self, inbound: Inbound) -> Webhook | None:
+        """The webhook of an input event, None when it is skipped by design; or Rejected."""
+        decoded = decode(inbound, self.codecs[inbound.topic])
+        try:
+            webhook = webhook_for(decoded.type, decoded.fields)
+        except NotAWebhook as exc:
+            raise Rejected("no-webhook-type", str(exc)) from exc
+        if webhook.ops_code is None:
+            metrics.SKIPPED.labels("no-ops-code", webhook.type).inc()
+            return None
+        channel = self.channels.get(webhook.ops_code)
+        if channel is None:
+            raise Rejected(
+                "unknown-ops-code",
+                f"no partner with ops_code {webhook.ops_code} in PAI_PARTNERS_FILE:"
+                " add the OPS to the partners file, then replay this dead letter",
+            )
+        if not channel.partner.subscribes(webhook.type):
+            metrics.SKIPPED.labels("not-subscribed", webhook.type).inc()
+            return None
+        return webhook
+
+    async def _deliver(
+        self, webhook: Webhook, source: tuple[str, int, int], attempts: list[dict[str, Any]]
+    ) -> None:
+        assert webhook.ops_code is not None
+        channel = self.channels[webhook.ops_code]
+        ops = webhook.ops_code
+        number = len(attempts) + 1
+        if channel.full():
+            attempt = Attempt(
+                number,
+                dt.datetime.now(dt.UTC),
+                None,
+                f"not attempted: {channel.backlog_limit} deliveries already wait for this partner",
+                0,
+            )
+        else:
+            metrics.IN_FLIGHT.labels(ops).inc()
+            try:
+                attempt = await channel.deliver(webhook, number)
+            finally:
+                metrics.IN_FLIGHT.labels(ops).dec()
+            metrics.DURATION.labels(ops).observe(attempt.duration_ms / 1000)
+            metrics.HEALTHY.labels(ops).set(1 if channel.healthy else 0)
+        if attempt.delivered:
+            metrics.DELIVERED.labels(ops, webhook.type).inc()
+            return
+        metrics.FAILED_ATTEMPTS.labels(ops, _error_kind(attempt.error)).inc()
+        attempts.append(attempt.as_record())
+        failed = len(attempts)
+        envelope = {
+            "webhook_id": webhook.webhook_id,
+            "occurred_at": dt.datetime.now(dt.UTC),
+            "ops_code": ops,
+            "webhook_type": webhook.type,
+            "payload": webhook.body.decode(),
+            "source_topic": source[0],
+            "source_partition": source[1],
+            "source_offset": source[2],
+            "attempts": attempts,
+        }
+        value = self.envelopes.encode("WebhookDeadLettered", envelope)
+        if failed <= len(self.delays):
+            topic = self.retry_topics[failed - 1]
+            metrics.RETRIED.labels(ops, str(failed)).inc()
+        else:
+            topic = NOTIFIER_DLQ.name
+            metrics.DEAD_LETTERED.labels(ops).inc()
+            log.warning(
+                "webhook %s (%s) to %s dead-lettered after %d attempts, last: %s",
+                webhook.webhook_id,
+                webhook.type,
+                ops,
+                failed,
+                attempt.error,
+            )
+        await self._send(topic, webhook.webhook_id.encode(), value, None)
+
+    async def _dead_letter(self, letter: DeadLetter) -> None:
+        metrics.REJECTED.labels(letter.reason).inc()
+        log.warning(
+            "dead letter %s from %s[%d]@%d: %s",
+            letter.reason,
+            letter.topic,
+            letter.partition,
+            letter.offset,
+            letter.message,
+        )
+        await self._send(DLQ.name, letter.key, letter.value, letter.headers())
+
+    async def _send(self, topic: str, key: bytes | None, value: bytes | None, headers: Any) -> None:
+        assert self.producer is not None
+        await (await self.producer.send(topic, value=value, key=key, headers=headers))
+
+    # -- web ---------------------------------------------------------------------------------
+    def web_app(self) -> web.Application:
+        async def live(request: web.Request) -> web.Response:
+            return web.json_response({"status": "live"})
+
+        async def ready(request: web.Request) -> web.Response:
+            body = {
+                "status": "ready" if self.ready else "starting",
+                "assigned_partitions": len(self.consumer.assignment()) if self.consumer else 0,
+                "partners": {
+                    ops: "healthy" if c.healthy else "unhealthy" for ops, c in self.channels.items()
+                },
+            }
+            return web.json_response(body, status=200 if self.ready else 503)
+
+        async def prometheus(request: web.Request) -> web.Response:
+            return web.Response(
+                body=generate_latest(metrics.REGISTRY),
+                headers={"Content-Type": CONTENT_TYPE_LATEST},
+            )
+
+        app = web.Application()
+        app.router.add_get("/health/live", live)
+        app.router.add_get("/health/ready", ready)
+        app.router.add_get("/metrics", prometheus)
+        return app
+
+
+def _error_kind(error: str | None) -> str:
+    """A bounded label for a failed attempt: ``http_503``, ``timeout``, ``connect``, ..."""
+    if error is None:
+        return "none"
+    if error.startswith("HTTP "):
+        return "http_" + error[5:8]
+    if error == "timeout":
+        return "timeout"
+    if error.startswith("not attempted"):
+        return "backlog_full"
+    if "refused:" in error:
+        return "address_refused"
+    return "connect"
+
+
+class _Rebalance(ConsumerRebalanceListener):  # type: ignore[misc]
+    def __init__(self, service: NotifierService) -> None:
+        self.service = service
+
+    async def on_partitions_revoked(self, revoked: list[TopicPartition]) -> None:
+        service = self.service
+        if not revoked:
+            return
+        partitions = set(revoked)
+        await service.drain(partitions, service.settings.notifier_read_timeout_s)
+        with contextlib.suppress(Exception):
+            await service.commit(partitions)
+        for tp in partitions:
+            service.tracker.forget(tp)
+            handle = service._resumes.pop(tp, None)
+            if handle is not None:
+                handle.cancel()
+
+    async def on_partitions_assigned(self, assigned: list[TopicPartition]) -> None:
+        return None
+
+
+async def serve(service: NotifierService) -> None:
+    """Run the service with its web app until SIGTERM or SIGINT."""
+    runner = web.AppRunner(service.web_app(), access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, service.settings.web_bind, service.settings.web_port)
+    await site.start()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, service.stop)
+    try:
+        await service.run()
+    finally:
+        await runner.cleanup()

@@ -1,0 +1,190 @@
+"""Sending one webhook to one partner, safely, and telling how it went.
+
+Each partner has its own HTTP client (httpx over ``httpx-aiohttp``'s
+transport, ~3 times the default transport's rate here: STACK-FACTS.md) whose
+connector resolves names through :class:`GuardedResolver`, bounds its
+connections, and never follows redirects. At most ``max_in_flight`` requests
+run at once per partner and a bounded backlog waits; what does not fit is not
+attempted and goes to the retry path, so a hanging partner never holds back the
+others. Timeouts: connect and read (per socket operation), and a whole-attempt
+limit of both together. A 2xx answer is success; any other status (a redirect
+included), a timeout or a connection error is a failed attempt. At most
+:data:`RESPONSE_LIMIT` bytes of an answer are read.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+import socket
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import aiohttp
+import httpx
+from aiohttp.abc import AbstractResolver, ResolveResult
+from httpx_aiohttp import AiohttpTransport
+
+from services.notifier import addresses, signing
+from services.notifier.partners import PartnerWithKeys
+from services.notifier.webhooks import Webhook
+
+RESPONSE_LIMIT = 4096
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class Attempt:
+    """One delivery attempt, as the notifier's dead-letter record keeps it."""
+
+    attempt: int
+    attempted_at: dt.datetime
+    status_code: int | None
+    error: str | None
+    duration_ms: int
+
+    @property
+    def delivered(self) -> bool:
+        return self.error is None
+
+    def as_record(self) -> dict[str, Any]:
+        return {
+            "attempt": self.attempt,
+            "attempted_at": self.attempted_at,
+            "status_code": self.status_code,
+            "error": self.error,
+            "duration_ms": self.duration_ms,
+        }
+
+
+class GuardedResolver(AbstractResolver):
+    """Resolves as usual, then refuses loopback, private, link-local and metadata addresses."""
+
+    def __init__(self) -> None:
+        self._inner = aiohttp.DefaultResolver()
+
+    async def resolve(
+        self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
+    ) -> list[ResolveResult]:
+        results = await self._inner.resolve(host, port, family)
+        for result in results:
+            reason = addresses.refusal(result["host"])
+            if reason is not None:
+                raise OSError(f"refused: {host} resolves to {reason} (allow_private_network)")
+        return results
+
+    async def close(self) -> None:
+        await self._inner.close()
+
+
+@dataclass(frozen=True)
+class Timeouts:
+    connect_s: float
+    read_s: float
+
+
+class PartnerChannel:
+    """Everything that sends to one partner: client, limits, backlog and health."""
+
+    def __init__(
+        self, partner: PartnerWithKeys, timeouts: Timeouts, backlog: int, unhealthy_after: int
+    ) -> None:
+        self.partner = partner.partner
+        self.keys = list(partner.keys)
+        self.timeouts = timeouts
+        self.limit = self.partner.max_in_flight
+        self.backlog_limit = backlog
+        self.unhealthy_after = unhealthy_after
+        self.waiting = 0
+        self.consecutive_failures = 0
+        self._slots = asyncio.Semaphore(self.limit)
+        self._client: httpx.AsyncClient | None = None
+
+    @property
+    def healthy(self) -> bool:
+        return self.consecutive_failures < self.unhealthy_after
+
+    def _session(self) -> aiohttp.ClientSession:
+        resolver = None if self.partner.allow_private_network else GuardedResolver()
+        connector = aiohttp.TCPConnector(
+            resolver=resolver, limit=self.limit, limit_per_host=self.limit, ttl_dns_cache=60
+        )
+        return aiohttp.ClientSession(connector=connector, auto_decompress=False)
+
+    def client(self) -> httpx.AsyncClient:
+        if self._client is None:
+            self._client = httpx.AsyncClient(
+                transport=AiohttpTransport(client=self._session),
+                timeout=httpx.Timeout(
+                    connect=self.timeouts.connect_s,
+                    read=self.timeouts.read_s,
+                    write=self.timeouts.read_s,
+                    pool=None,
+                ),
+                follow_redirects=False,
+            )
+        return self._client
+
+    async def close(self) -> None:
+        if self._client is not None:
+            await self._client.aclose()
+
+    def full(self) -> bool:
+        """No room: every slot busy and the backlog at its limit."""
+        return self.waiting >= self.backlog_limit
+
+    async def deliver(self, webhook: Webhook, number: int) -> Attempt:
+        """Attempt ``webhook`` (attempt ``number``); never raises for what the partner does."""
+        self.waiting += 1
+        try:
+            await self._slots.acquire()
+        finally:
+            self.waiting -= 1
+        try:
+            return await self._attempt(webhook, number)
+        finally:
+            self._slots.release()
+
+    async def _attempt(self, webhook: Webhook, number: int) -> Attempt:
+        started_at = dt.datetime.now(dt.UTC)
+        started = time.monotonic()
+        status: int | None = None
+        error: str | None = None
+        headers = signing.headers(webhook.webhook_id, int(time.time()), webhook.body, self.keys)
+        try:
+            async with asyncio.timeout(self.timeouts.connect_s + self.timeouts.read_s):
+                async with self.client().stream(
+                    "POST", self.partner.url, content=webhook.body, headers=headers
+                ) as response:
+                    status = response.status_code
+                    read = 0
+                    async for chunk in response.aiter_raw():
+                        read += len(chunk)
+                        if read >= RESPONSE_LIMIT:
+                            break
+            if not 200 <= status < 300:
+                error = f"HTTP {status}"
+        except (TimeoutError, httpx.TimeoutException):
+            error = "timeout"
+        except httpx.HTTPError as exc:
+            error = f"{type(exc).__name__}: {exc}"[:300]
+        except OSError as exc:
+            error = f"{type(exc).__name__}: {exc}"[:300]
+        self._note(error)
+        return Attempt(number, started_at, status, error, int((time.monotonic() - started) * 1000))
+
+    def _note(self, error: str | None) -> None:
+        was_healthy = self.healthy
+        self.consecutive_failures = 0 if error is None else self.consecutive_failures + 1
+        if was_healthy and not self.healthy:
+            log.warning(
+                "partner %s (%s) unhealthy: %d attempts failed in a row, last: %s",
+                self.partner.ops_code,
+                self.partner.name,
+                self.consecutive_failures,
+                error,
+            )
+        elif not was_healthy and self.healthy:
+            log.info("partner %s (%s) healthy again", self.partner.ops_code, self.partner.name)

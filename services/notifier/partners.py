@@ -1,0 +1,146 @@
+"""The OPS partners that receive webhooks: the YAML file named by ``PAI_PARTNERS_FILE``.
+
+Validated at start-up; every problem is reported with where it is
+(``partners[2] (1465011).url: ...``) and never with a secret's value. A
+secret is given by value (``secret``) or by the name of an environment variable
+holding it (``secret_env``); either may be a list, and every secret listed signs
+(Standard Webhooks rotation). ``events`` lists webhook types or ``["*"]``.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from services.notifier import addresses, signing
+from services.notifier.webhooks import TYPES
+
+WEBHOOK_TYPES = frozenset(TYPES.values())
+
+
+class PartnersError(SystemExit):
+    """The partners file cannot be used; the text says every problem found."""
+
+
+class Partner(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    ops_code: str = Field(pattern=r"^\d{7}$", description="TERYT code of the gmina (7 digits)")
+    name: str = Field(min_length=1)
+    url: str
+    secret: str | list[str] | None = Field(None, repr=False)
+    secret_env: str | list[str] | None = None
+    events: list[str] = Field(min_length=1)
+    allow_http: bool = False
+    allow_private_network: bool = False
+    max_in_flight: int = Field(16, ge=1, le=256)
+
+    @field_validator("events")
+    @classmethod
+    def _known_types(cls, events: list[str]) -> list[str]:
+        unknown = [e for e in events if e != "*" and e not in WEBHOOK_TYPES]
+        if unknown:
+            raise ValueError(
+                f"unknown webhook types {unknown}; use '*' or some of {sorted(WEBHOOK_TYPES)}"
+            )
+        return events
+
+    @model_validator(mode="after")
+    def _url_is_allowed(self) -> Partner:
+        parts = urlsplit(self.url)
+        if parts.scheme not in ("https", "http") or not parts.hostname:
+            raise ValueError(f"url {self.url!r} is not an http(s) URL with a host")
+        if parts.scheme == "http" and not self.allow_http:
+            raise ValueError(f"url {self.url!r} is not https; set allow_http: true for development")
+        if addresses.is_ip_literal(parts.hostname) and not self.allow_private_network:
+            reason = addresses.refusal(parts.hostname)
+            if reason:
+                raise ValueError(f"url {self.url!r}: {reason}; set allow_private_network: true")
+        if (self.secret is None) == (self.secret_env is None):
+            raise ValueError("give exactly one of secret (the value) and secret_env (a variable)")
+        return self
+
+    def subscribes(self, webhook_type: str) -> bool:
+        return "*" in self.events or webhook_type in self.events
+
+
+class PartnerWithKeys(BaseModel):
+    """A partner and the HMAC keys of its secrets."""
+
+    model_config = ConfigDict(frozen=True)
+
+    partner: Partner
+    keys: tuple[bytes, ...] = Field(repr=False)
+
+
+class PartnersFile(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    partners: list[Partner]
+
+
+def _as_list(value: str | list[str] | None) -> list[str]:
+    if value is None:
+        return []
+    return [value] if isinstance(value, str) else list(value)
+
+
+def _keys(partner: Partner, env: Mapping[str, str]) -> tuple[bytes, ...]:
+    values = _as_list(partner.secret)
+    for name in _as_list(partner.secret_env):
+        if name not in env:
+            raise ValueError(f"secret_env: the environment variable {name} is not set")
+        values.append(env[name])
+    keys = []
+    for n, value in enumerate(values):
+        try:
+            keys.append(signing.secret_key(value))
+        except signing.InvalidSecret as exc:
+            raise ValueError(f"secret #{n + 1}: {exc}") from None
+    return tuple(keys)
+
+
+def parse(data: Any, env: Mapping[str, str], source: str) -> dict[str, PartnerWithKeys]:
+    """Partners by ``ops_code`` from the file's parsed YAML; :class:`PartnersError` if invalid."""
+    problems: list[str] = []
+    try:
+        parsed = PartnersFile.model_validate(data)
+    except ValidationError as exc:
+        for err in exc.errors(include_input=False, include_url=False):
+            loc = ".".join(str(p) for p in err["loc"])
+            loc = re.sub(r"^partners\.(\d+)", r"partners[\1]", loc)
+            problems.append(f"  {loc}: {err['msg']}")
+        raise PartnersError(f"invalid partners file {source}:\n" + "\n".join(problems)) from None
+    found: dict[str, PartnerWithKeys] = {}
+    for n, partner in enumerate(parsed.partners):
+        where = f"partners[{n}] ({partner.ops_code})"
+        if partner.ops_code in found:
+            problems.append(f"  {where}: ops_code appears twice")
+            continue
+        try:
+            found[partner.ops_code] = PartnerWithKeys(partner=partner, keys=_keys(partner, env))
+        except ValueError as exc:
+            problems.append(f"  {where}.{exc}")
+    if problems:
+        raise PartnersError(f"invalid partners file {source}:\n" + "\n".join(problems))
+    return found
+
+
+def load(path: Path | None, env: Mapping[str, str] | None = None) -> dict[str, PartnerWithKeys]:
+    """Read and check ``PAI_PARTNERS_FILE``."""
+    if path is None:
+        raise PartnersError("PAI_PARTNERS_FILE is not set: the notifier needs its partners")
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise PartnersError(f"cannot read the partners file {path}: {exc.strerror}") from None
+    except yaml.YAMLError as exc:
+        raise PartnersError(f"the partners file {path} is not valid YAML: {exc}") from None
+    return parse(data, os.environ if env is None else env, str(path))

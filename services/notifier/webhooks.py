@@ -1,0 +1,68 @@
+"""Which webhook an event becomes: its type and its JSON body.
+
+Eligibility decisions and scheduler events map one to one onto the webhook
+types of SPEC.md; the body is ``{"type", "timestamp", "data"}`` with the
+event's fields as ``data`` (dates as ``YYYY-MM-DD``, instants as RFC 3339 UTC).
+``docs/webhooks.openapi.yaml`` documents every type; the tests check what is
+sent against it. Pure: no Kafka, HTTP or Avro here.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+
+TYPES: dict[str, str] = {
+    "EligibilityDecision": "pai.eligibility.changed",
+    "ReferralAccepted": "pai.referral.accepted",
+    "ReferralRejected": "pai.referral.rejected",
+    "CycleStarted": "pai.cycle.started",
+    "CycleEndingSoon": "pai.cycle.ending_soon",
+    "CycleEnded": "pai.cycle.ended",
+    "ProfileReviewDue": "pai.profile_review.due",
+    "ProfileReviewOverdue": "pai.profile_review.overdue",
+    "ProfileReviewRecorded": "pai.profile_review.completed",
+    "CapExhausted": "pai.cap.exhausted",
+    "ExclusivityConflict": "pai.exclusivity.conflict",
+    "IntegrationHoursShortfall": "pai.integration_hours.shortfall",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Webhook:
+    """One webhook for one partner: the same id and body on every attempt and replay."""
+
+    webhook_id: str
+    type: str
+    ops_code: str | None
+    body: bytes
+
+
+class NotAWebhook(ValueError):
+    """An event of a kind no webhook type exists for."""
+
+
+def _json_value(value: Any) -> Any:
+    if isinstance(value, dt.datetime):
+        return value.astimezone(dt.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    if isinstance(value, list):
+        return [_json_value(v) for v in value]
+    return value
+
+
+def webhook_for(record_type: str, fields: dict[str, Any]) -> Webhook:
+    """The webhook an event becomes; its id is the event's id."""
+    webhook_type = TYPES.get(record_type)
+    if webhook_type is None:
+        raise NotAWebhook(f"no webhook type for {record_type} events")
+    data = {name: _json_value(value) for name, value in fields.items()}
+    body = orjson.dumps({"type": webhook_type, "timestamp": data["occurred_at"], "data": data})
+    return Webhook(str(fields["event_id"]), webhook_type, fields.get("ops_code"), body)
