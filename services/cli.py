@@ -1,4 +1,4 @@
-"""``pai``: the operator command line (embedded broker, topics, schemas).
+"""``pai``: the operator command line (embedded broker, topics, schemas, dead-letter replay).
 
 Every subcommand has ``--help``. Kafka settings come from the same ``PAI_``
 environment variables as the services, and flags override them.
@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import datetime as dt
 import signal
 import sys
 from pathlib import Path
 from types import FrameType
 
+from services.notifier import replay
 from services.runtime.broker import BrokerError, EmbeddedBroker
 from services.runtime.contract_checks import check_store
 from services.runtime.kafka_admin import create_topics, partition_counts
@@ -108,6 +110,29 @@ def cmd_schemas_list(args: argparse.Namespace) -> int:
     return 0
 
 
+def _instant(text: str) -> dt.datetime:
+    value = dt.datetime.fromisoformat(text)
+    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
+
+
+def cmd_dlq_replay(args: argparse.Namespace) -> int:
+    settings = load_settings()
+    bootstrap = args.bootstrap or settings.kafka_bootstrap
+    filters = replay.Filters(args.partner, args.type, args.webhook_id, args.since, args.until)
+    chosen = asyncio.run(replay.replay(bootstrap, filters, args.dry_run))
+    for fields in chosen:
+        attempts = fields["attempts"]
+        last = attempts[-1]["error"] if attempts else "-"
+        print(
+            f"  {fields['webhook_id']}  {fields['webhook_type']:32} to {fields['ops_code']}"
+            f"  dead-lettered {fields['occurred_at']:%Y-%m-%d %H:%M:%S}Z"
+            f"  after {len(attempts)} attempts (last: {last})"
+        )
+    verb = "would replay" if args.dry_run else "replayed"
+    print(f"{verb} {len(chosen)} webhook(s) from pai.notifier.dlq.v1")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="pai", description=__doc__.split("\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -149,6 +174,26 @@ def build_parser() -> argparse.ArgumentParser:
     lst = schemas_sub.add_parser("list", help="every kept version with its fingerprint")
     lst.add_argument("--schemas-dir", type=Path, help="directory of <name>/vN.avsc files")
     lst.set_defaults(func=cmd_schemas_list)
+
+    dlq = sub.add_parser("dlq", help="the notifier's dead-lettered webhooks")
+    dlq_sub = dlq.add_subparsers(dest="dlq_command", required=True)
+    rep = dlq_sub.add_parser(
+        "replay",
+        help="send dead-lettered webhooks again, with the same webhook-id",
+        description="Read pai.notifier.dlq.v1 and write the matching webhooks to"
+        " pai.notifier.replay.v1; the notifier delivers them at once, with a fresh retry"
+        " schedule and the same webhook-id. Without filters, every dead letter.",
+    )
+    rep.add_argument("--bootstrap", help="host:port (PAI_KAFKA_BOOTSTRAP)")
+    rep.add_argument("--partner", metavar="OPS_CODE", help="only this partner's webhooks")
+    rep.add_argument("--type", help="only this webhook type, e.g. pai.cycle.started")
+    rep.add_argument("--webhook-id", help="only this webhook")
+    rep.add_argument(
+        "--since", type=_instant, help="dead-lettered at or after (ISO 8601; UTC if no offset)"
+    )
+    rep.add_argument("--until", type=_instant, help="dead-lettered before (ISO 8601)")
+    rep.add_argument("--dry-run", action="store_true", help="list what would be replayed")
+    rep.set_defaults(func=cmd_dlq_replay)
     return parser
 
 

@@ -1,0 +1,81 @@
+"""``pai dlq replay``: dead-lettered webhooks sent again, with the same ``webhook-id``.
+
+Reads ``pai.notifier.dlq.v1`` from the start (no consumer group, so nothing is
+marked as read), keeps the records that match the filters, and writes them to
+``pai.notifier.replay.v1``, which the notifier delivers at once with a fresh
+retry schedule. A replayed webhook that fails again is retried and, after the
+whole schedule, dead-lettered again.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+from aiokafka import AIOKafkaProducer
+
+from services.runtime.codec import AvroCodec, UndecodableRecord
+from services.runtime.end_offsets import fetched_end_offsets
+from services.runtime.topic_reader import read_whole_topic
+from services.runtime.topics import NOTIFIER_DLQ, NOTIFIER_REPLAY
+
+
+@dataclass(frozen=True)
+class Filters:
+    partner: str | None = None
+    webhook_type: str | None = None
+    webhook_id: str | None = None
+    since: dt.datetime | None = None
+    until: dt.datetime | None = None
+
+    def match(self, fields: dict[str, Any]) -> bool:
+        at: dt.datetime = fields["occurred_at"]
+        return (
+            (self.partner is None or fields["ops_code"] == self.partner)
+            and (self.webhook_type is None or fields["webhook_type"] == self.webhook_type)
+            and (self.webhook_id is None or fields["webhook_id"] == self.webhook_id)
+            and (self.since is None or at >= self.since)
+            and (self.until is None or at < self.until)
+        )
+
+
+async def dead_lettered(bootstrap: str) -> list[tuple[bytes | None, bytes, dict[str, Any]]]:
+    """Every readable record on the notifier's dead-letter topic now, with its fields."""
+    client = {"bootstrap_servers": bootstrap}
+    consumer, tps = await read_whole_topic(client, NOTIFIER_DLQ.name)
+    codec = AvroCodec("notifier-dlq")
+    found = []
+    try:
+        ends = await fetched_end_offsets(client, await consumer.end_offsets(tps))
+        while any([await consumer.position(tp) < ends[tp] for tp in tps]):
+            for records in (await consumer.getmany(timeout_ms=500)).values():
+                for record in records:
+                    if record.value is None:
+                        continue
+                    try:
+                        fields = codec.decode(record.value).fields
+                    except UndecodableRecord:
+                        continue
+                    found.append((record.key, record.value, fields))
+    finally:
+        await consumer.stop()
+    return found
+
+
+async def replay(bootstrap: str, filters: Filters, dry_run: bool) -> list[dict[str, Any]]:
+    """Write the matching dead letters to the replay topic; the fields of those chosen."""
+    chosen = [(k, v, f) for k, v, f in await dead_lettered(bootstrap) if filters.match(f)]
+    if chosen and not dry_run:
+        producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all")
+        await producer.start()
+        try:
+            sent = [
+                await producer.send(NOTIFIER_REPLAY.name, value=value, key=key)
+                for key, value, _ in chosen
+            ]
+            for future in sent:
+                await future
+        finally:
+            await producer.stop()
+    return [fields for _, _, fields in chosen]
