@@ -79,6 +79,17 @@ class GuardedResolver(AbstractResolver):
         await self._inner.close()
 
 
+def describe(exc: BaseException) -> str:
+    """What went wrong, from the aiohttp error under httpx's (which names every connection
+    failure ``ConnectTimeout``): ``timeout``, ``connection failed: ...`` or the error."""
+    root = exc.__cause__ or exc
+    if isinstance(root, aiohttp.ClientConnectorError):
+        return f"connection failed: {root.os_error}"[:300]
+    if isinstance(root, TimeoutError) or (root is exc and isinstance(exc, httpx.TimeoutException)):
+        return "timeout"
+    return f"{type(root).__name__}: {root}"[:300]
+
+
 @dataclass(frozen=True)
 class Timeouts:
     connect_s: float
@@ -166,12 +177,8 @@ class PartnerChannel:
                             break
             if not 200 <= status < 300:
                 error = f"HTTP {status}"
-        except (TimeoutError, httpx.TimeoutException):
-            error = "timeout"
-        except httpx.HTTPError as exc:
-            error = f"{type(exc).__name__}: {exc}"[:300]
-        except OSError as exc:
-            error = f"{type(exc).__name__}: {exc}"[:300]
+        except (TimeoutError, httpx.HTTPError, OSError) as exc:
+            error = describe(exc)
         self._note(error)
         return Attempt(number, started_at, status, error, int((time.monotonic() - started) * 1000))
 

@@ -35,6 +35,8 @@ class Behaviour:
     """Answer 503 to everything."""
     hang_s: float = 0.0
     """Wait this long before answering."""
+    redirect_to: str | None = None
+    """Answer 307 with this Location."""
     seen: dict[str, int] = field(default_factory=lambda: defaultdict(int))
 
 
@@ -90,7 +92,9 @@ class Receiver:
         behaviour.seen[webhook_id] += 1
         if behaviour.hang_s:
             await asyncio.sleep(behaviour.hang_s)
-        if behaviour.down:
+        if behaviour.redirect_to:
+            status = 307
+        elif behaviour.down:
             status = 503
         elif behaviour.seen[webhook_id] <= behaviour.fail_first:
             status = 500
@@ -100,7 +104,8 @@ class Receiver:
             self.received.append(
                 Received(path, dict(request.headers), body, time.monotonic(), status)
             )
-        return web.Response(status=status)
+        headers = {"Location": behaviour.redirect_to} if behaviour.redirect_to else {}
+        return web.Response(status=status, headers=headers)
 
 
 def delivered(receiver: Receiver, path: str) -> dict[str, Received]:

@@ -1,0 +1,96 @@
+"""One partner's delivery path against a real HTTP server: what counts as delivered, and
+where a webhook may not go."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+from typing import Any
+
+import pytest
+
+from services.notifier.delivery import Attempt, PartnerChannel, Timeouts
+from services.notifier.partners import parse
+from services.notifier.webhooks import Webhook
+from tests.support.receiver import Behaviour, Receiver
+
+pytestmark = pytest.mark.integration
+SECRET = "whsec_" + base64.b64encode(b"delivery test secret, 32 bytes..").decode()
+WEBHOOK = Webhook("wh-1", "pai.cycle.started", "1465011", b'{"type":"pai.cycle.started"}')
+
+
+@pytest.fixture(scope="module")
+def receiver() -> Any:
+    running = Receiver().start()
+    yield running
+    running.stop()
+
+
+def attempt(url: str, private: bool = True, read_s: float = 2.0) -> Attempt:
+    partners = parse(
+        {
+            "partners": [
+                {
+                    "ops_code": "1465011",
+                    "name": "OPS",
+                    "url": url,
+                    "secret": SECRET,
+                    "events": ["*"],
+                    "allow_http": True,
+                    "allow_private_network": private,
+                }
+            ]
+        },
+        {},
+        "test",
+    )
+
+    async def run() -> Attempt:
+        channel = PartnerChannel(partners["1465011"], Timeouts(1.0, read_s), 10, 3)
+        try:
+            return await channel.deliver(WEBHOOK, 1)
+        finally:
+            await channel.close()
+
+    return asyncio.run(run())
+
+
+def test_a_2xx_answer_is_delivered(receiver: Receiver) -> None:
+    result = attempt(receiver.url("fine"))
+    assert (result.delivered, result.status_code, result.error) == (True, 204, None)
+    [request] = receiver.requests("fine")
+    assert request.headers["webhook-id"] == "wh-1"
+    assert request.headers["webhook-signature"].startswith("v1,")
+
+
+def test_a_redirect_is_a_failed_attempt_and_is_not_followed(receiver: Receiver) -> None:
+    receiver.behaviours["moved"] = Behaviour(redirect_to=receiver.url("elsewhere"))
+    result = attempt(receiver.url("moved"))
+    assert (result.delivered, result.status_code, result.error) == (False, 307, "HTTP 307")
+    assert receiver.requests("elsewhere") == []
+
+
+def test_no_answer_within_the_read_timeout_is_a_failed_attempt(receiver: Receiver) -> None:
+    receiver.behaviours["slow"] = Behaviour(hang_s=3)
+    result = attempt(receiver.url("slow"), read_s=0.5)
+    assert (result.delivered, result.error) == (False, "timeout")
+    assert result.duration_ms < 2000
+
+
+def test_a_name_resolving_to_loopback_is_refused_unless_the_entry_allows_it(
+    receiver: Receiver,
+) -> None:
+    url = f"http://localhost:{receiver.port}/inward"
+    refused = attempt(url, private=False)
+    assert not refused.delivered and refused.status_code is None
+    assert "refused: localhost resolves to" in (refused.error or "")
+    assert receiver.requests("inward") == []
+    assert attempt(url, private=True).delivered
+
+
+def test_nothing_listening_is_a_failed_attempt() -> None:
+    from services.runtime.broker import free_port
+
+    result = attempt(f"http://127.0.0.1:{free_port()}/none")
+    assert not result.delivered and result.status_code is None
+    assert (result.error or "").startswith("connection failed:")
