@@ -32,7 +32,7 @@ from aiokafka.structs import ConsumerRecord, OffsetAndMetadata
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from services.notifier import metrics
-from services.notifier.delivery import Attempt, PartnerChannel, Timeouts
+from services.notifier.delivery import PartnerChannel, Timeouts
 from services.notifier.offsets import OffsetTracker
 from services.notifier.partners import PartnerWithKeys
 from services.notifier.webhooks import NotAWebhook, Webhook, webhook_for
@@ -53,6 +53,8 @@ from services.runtime.topics import (
 SERVICE = "notifier"
 GROUP = "pai-notifier"
 COMMIT_EVERY_S = 1.0
+MAX_PENDING = 4000
+"""Deliveries in flight or waiting, over all partners, before the worker stops fetching."""
 log = logging.getLogger(__name__)
 
 
@@ -70,9 +72,7 @@ class NotifierService:
         self.envelopes = AvroCodec("notifier-dlq")
         timeouts = Timeouts(settings.notifier_connect_timeout_s, settings.notifier_read_timeout_s)
         self.channels = {
-            ops: PartnerChannel(
-                p, timeouts, settings.notifier_partner_backlog, settings.notifier_unhealthy_after
-            )
+            ops: PartnerChannel(p, timeouts, settings.notifier_unhealthy_after)
             for ops, p in partners.items()
         }
         for ops in self.channels:
@@ -144,6 +144,8 @@ class NotifierService:
             self.ready = bool(self.consumer.assignment())
             for tp, records in batches.items():
                 self._take(tp, records)
+            while len(self.tasks) >= MAX_PENDING and self.failure is None:
+                await asyncio.sleep(0.005)  # back-pressure: the fastest partners set the pace
             if time.monotonic() - last_commit >= COMMIT_EVERY_S:
                 await self.commit()
                 last_commit = time.monotonic()
@@ -289,22 +291,13 @@ class NotifierService:
         channel = self.channels[webhook.ops_code]
         ops = webhook.ops_code
         number = len(attempts) + 1
-        if channel.full():
-            attempt = Attempt(
-                number,
-                dt.datetime.now(dt.UTC),
-                None,
-                f"not attempted: {channel.backlog_limit} deliveries already wait for this partner",
-                0,
-            )
-        else:
-            metrics.IN_FLIGHT.labels(ops).inc()
-            try:
-                attempt = await channel.deliver(webhook, number)
-            finally:
-                metrics.IN_FLIGHT.labels(ops).dec()
-            metrics.DURATION.labels(ops).observe(attempt.duration_ms / 1000)
-            metrics.HEALTHY.labels(ops).set(1 if channel.healthy else 0)
+        metrics.IN_FLIGHT.labels(ops).inc()
+        try:
+            attempt = await channel.deliver(webhook, number)
+        finally:
+            metrics.IN_FLIGHT.labels(ops).dec()
+        metrics.DURATION.labels(ops).observe(attempt.duration_ms / 1000)
+        metrics.HEALTHY.labels(ops).set(1 if channel.healthy else 0)
         if attempt.delivered:
             metrics.DELIVERED.labels(ops, webhook.type).inc()
             return
@@ -392,7 +385,7 @@ def _error_kind(error: str | None) -> str:
     if error == "timeout":
         return "timeout"
     if error.startswith("not attempted"):
-        return "backlog_full"
+        return "not_attempted"
     if "refused:" in error:
         return "address_refused"
     return "connect"

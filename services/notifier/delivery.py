@@ -4,10 +4,12 @@ Each partner has its own HTTP client (httpx over ``httpx-aiohttp``'s
 transport, ~3 times the default transport's rate here: STACK-FACTS.md) whose
 connector resolves names through :class:`GuardedResolver`, bounds its
 connections, and never follows redirects. At most ``max_in_flight`` requests
-run at once per partner and a bounded backlog waits; what does not fit is not
-attempted and goes to the retry path, so a hanging partner never holds back the
-others. Timeouts: connect and read (per socket operation), and a whole-attempt
-limit of both together. A 2xx answer is success; any other status (a redirect
+run at once per partner; the rest wait for a connection, at most the read
+timeout. A partner whose connections are all busy with no attempt finishing
+for :data:`STALL_S` is stalled: new deliveries to it are not attempted and go
+straight to the retry path, so a hanging partner never holds back the others.
+Timeouts: connect and read (per socket operation), and a whole-attempt limit
+of both together. A 2xx answer is success; any other status (a redirect
 included), a timeout or a connection error is a failed attempt. At most
 :data:`RESPONSE_LIMIT` bytes of an answer are read.
 """
@@ -32,6 +34,7 @@ from services.notifier.partners import PartnerWithKeys
 from services.notifier.webhooks import Webhook
 
 RESPONSE_LIMIT = 4096
+STALL_S = 1.0
 log = logging.getLogger(__name__)
 
 
@@ -97,19 +100,18 @@ class Timeouts:
 
 
 class PartnerChannel:
-    """Everything that sends to one partner: client, limits, backlog and health."""
+    """Everything that sends to one partner: client, connection limit, queue and health."""
 
-    def __init__(
-        self, partner: PartnerWithKeys, timeouts: Timeouts, backlog: int, unhealthy_after: int
-    ) -> None:
+    def __init__(self, partner: PartnerWithKeys, timeouts: Timeouts, unhealthy_after: int) -> None:
         self.partner = partner.partner
         self.keys = list(partner.keys)
         self.timeouts = timeouts
         self.limit = self.partner.max_in_flight
-        self.backlog_limit = backlog
         self.unhealthy_after = unhealthy_after
         self.waiting = 0
+        self.in_flight = 0
         self.consecutive_failures = 0
+        self.last_progress = time.monotonic()
         self._slots = asyncio.Semaphore(self.limit)
         self._client: httpx.AsyncClient | None = None
 
@@ -142,21 +144,41 @@ class PartnerChannel:
         if self._client is not None:
             await self._client.aclose()
 
-    def full(self) -> bool:
-        """No room: every slot busy and the backlog at its limit."""
-        return self.waiting >= self.backlog_limit
+    def stalled(self) -> bool:
+        """Every connection busy and no attempt finished for :data:`STALL_S`: hanging."""
+        return self._slots.locked() and time.monotonic() - self.last_progress > STALL_S
 
     async def deliver(self, webhook: Webhook, number: int) -> Attempt:
-        """Attempt ``webhook`` (attempt ``number``); never raises for what the partner does."""
+        """Attempt ``webhook`` (attempt ``number``); never raises for what the partner does.
+
+        Not attempted (a failed attempt that goes to the retry path) when the partner is
+        stalled, or when no connection frees up within the read timeout.
+        """
+        if self.stalled():
+            return self._not_attempted(number, f"partner stalled: {self.limit} requests hang")
         self.waiting += 1
         try:
-            await self._slots.acquire()
+            async with asyncio.timeout(self.timeouts.read_s):
+                await self._slots.acquire()
+        except TimeoutError:
+            return self._not_attempted(
+                number, f"no free connection within {self.timeouts.read_s:g} s"
+            )
         finally:
             self.waiting -= 1
+        if self.in_flight == 0:
+            self.last_progress = time.monotonic()  # idle until now: not stalled
+        self.in_flight += 1
         try:
             return await self._attempt(webhook, number)
         finally:
+            self.in_flight -= 1
+            self.last_progress = time.monotonic()
             self._slots.release()
+
+    def _not_attempted(self, number: int, why: str) -> Attempt:
+        self._note(why)
+        return Attempt(number, dt.datetime.now(dt.UTC), None, f"not attempted: {why}", 0)
 
     async def _attempt(self, webhook: Webhook, number: int) -> Attempt:
         started_at = dt.datetime.now(dt.UTC)

@@ -68,13 +68,6 @@ class Settings(BaseSettings):
     )
     notifier_connect_timeout_s: float = Field(5.0, gt=0, le=120)
     notifier_read_timeout_s: float = Field(10.0, gt=0, le=600)
-    notifier_partner_backlog: int = Field(
-        1000,
-        ge=1,
-        le=100_000,
-        description="Notifier: deliveries that may wait for one partner before more go"
-        " straight to the retry path",
-    )
     notifier_unhealthy_after: int = Field(
         5, ge=1, le=1000, description="Notifier: failed attempts in a row that mark a partner"
     )

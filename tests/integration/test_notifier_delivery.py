@@ -46,7 +46,7 @@ def attempt(url: str, private: bool = True, read_s: float = 2.0) -> Attempt:
     )
 
     async def run() -> Attempt:
-        channel = PartnerChannel(partners["1465011"], Timeouts(1.0, read_s), 10, 3)
+        channel = PartnerChannel(partners["1465011"], Timeouts(1.0, read_s), 3)
         try:
             return await channel.deliver(WEBHOOK, 1)
         finally:

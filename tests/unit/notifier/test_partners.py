@@ -85,3 +85,8 @@ def test_an_ops_code_twice_and_a_missing_file_are_refused(tmp_path: Path) -> Non
         partners.load(tmp_path / "absent.yaml")
     with pytest.raises(PartnersError, match="PAI_PARTNERS_FILE is not set"):
         partners.load(None)
+
+
+def test_the_example_partners_file_is_valid() -> None:
+    example = Path(__file__).resolve().parents[3] / "deploy" / "partners.example.yaml"
+    assert list(partners.load(example, env={})) == ["1465011"]
