@@ -252,7 +252,9 @@ def test_every_event_type_arrives_signed_and_as_documented(
         body = bodies[webhook_id]
         assert body["data"]["event_id"] == webhook_id
         assert body_errors(body["type"], body) == [], body["type"]
-    assert pesel not in log.read_text()
+    logged = log.read_text()
+    assert pesel not in logged
+    assert not any(secret_of(ops).split("_", 1)[1] in logged for ops in PATHS)
 
     # a partner subscribed to cycle starts only; an OPS no partner has
     skipped_before = metric(port, "pai_notifier_events_skipped_total", reason="not-subscribed")
