@@ -66,10 +66,10 @@ def benefits(
 
 
 def contract(
-    pesel: str, signed_on: dt.date, valid_until: dt.date, seq: int = 3
+    pesel: str, signed_on: dt.date, valid_until: dt.date, seq: int = 3, ops_code: str = "1465011"
 ) -> tuple[bytes, bytes]:
     fields = _common(pesel, seq, None) | {
-        "ops_code": "1465011",
+        "ops_code": ops_code,
         "contract_id": f"KS/{pesel[-4:]}",
         "signed_on": signed_on,
         "valid_until": valid_until,

@@ -1,0 +1,187 @@
+"""The whole pipeline: eligibility, scheduler and notifier as separate processes on the
+embedded broker, an OPS webhook receiver on loopback, and a scripted year of two people
+that produces every webhook type. What the OPS receives is what is asserted."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import datetime as dt
+import subprocess
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from standardwebhooks import Webhook as Verifier
+
+from services.runtime.broker import EmbeddedBroker
+from services.runtime.codec import AvroCodec
+from services.runtime.processes import terminate
+from tests.integration.kafka_helpers import produce
+from tests.integration.service_helpers import read_topic, wait_for
+from tests.support import events as ev
+from tests.support.openapi import body_errors
+from tests.support.receiver import Receiver, delivered
+from tests.support.workers import WORKER_ENV, start_worker, wait_ready
+
+pytestmark = pytest.mark.e2e
+OPS = "9800001"  # an OPS of this test only
+SECRET = "whsec_" + base64.b64encode(b"end-to-end secret of OPS 9800001").decode()
+
+
+def send(bs: str, topic: str, *records: tuple[bytes, bytes]) -> None:
+    asyncio.run(produce(bs, topic, list(records)))
+
+
+@pytest.fixture
+def pipeline(
+    broker: EmbeddedBroker, tmp_path: Path
+) -> Iterator[tuple[Receiver, list[tuple[str, subprocess.Popen[bytes], int, Path]]]]:
+    receiver = Receiver().start()
+    partners = tmp_path / "partners.yaml"
+    entry = {
+        "ops_code": OPS,
+        "name": "OPS e2e",
+        "url": receiver.url("ops"),
+        "secret": SECRET,
+        "events": ["*"],
+        "allow_http": True,
+        "allow_private_network": True,
+    }
+    partners.write_text(yaml.safe_dump({"partners": [entry]}))
+    env = WORKER_ENV | {
+        "PAI_PARTNERS_FILE": str(partners),
+        "PAI_NOTIFIER_RETRY_SCHEDULE": "0.5,0.5,0.5",
+    }
+    workers = []
+    try:
+        for service in ("eligibility", "scheduler", "notifier"):
+            log = tmp_path / f"{service}.log"
+            process, port = start_worker(
+                f"services.{service}", broker.bootstrap, tmp_path / service, log, **env
+            )
+            workers.append((service, process, port, log))
+        for _, process, port, log in workers:
+            wait_ready(process, port, 60, log)
+        yield receiver, workers
+    finally:
+        for _, process, _, _ in workers:
+            terminate(process)
+        receiver.stop()
+
+
+def test_a_scripted_year_reaches_the_ops_as_every_webhook_type(
+    broker: EmbeddedBroker, pipeline: tuple[Receiver, list[Any]], era_like_2026: int
+) -> None:
+    """Dates are 2026's (the era has its weekdays); review deadlines avoid Easter."""
+    bs, (receiver, workers), year = broker.bootstrap, pipeline, era_like_2026
+    d = lambda m, day: dt.date(year, m, day)  # noqa: E731
+    anna, ben = ev.pesel_from(year * 10 + 7), ev.pesel_from(year * 10 + 8)
+    verifier = Verifier(SECRET)
+
+    def webhooks() -> list[dict[str, Any]]:
+        return [verifier.verify(r.body, r.headers) for r in delivered(receiver, "ops").values()]
+
+    def types() -> Counter[str]:
+        return Counter(w["type"] for w in webhooks())
+
+    def tick(day: dt.date) -> None:
+        send(
+            bs,
+            "pai.clock.v1",
+            (b"", ev.tick(dt.datetime(year, day.month, day.day, 4, tzinfo=dt.UTC))),
+        )
+
+    def until(expected: dict[str, int], what: str) -> None:
+        wait_for(lambda: all(types()[t] >= n for t, n in expected.items()), 60, what)
+
+    tick(d(1, 10))
+    send(
+        bs,
+        "pai.pup.program-editions.v1",
+        ev.edition("ED-E2E", d(1, 2), d(1, 1), d(12, 31), ops_codes=(OPS,)),
+    )
+    # Anna: a social contract with the OPS, registered, profile III: eligible (priority)
+    send(bs, "pai.ops.social-assistance.v1", ev.contract(anna, d(1, 5), d(12, 31), ops_code=OPS))
+    send(bs, "pai.pup.profiles.v1", ev.registered(anna, d(1, 5)), ev.profile(anna, "III", d(1, 6)))
+    # Ben: benefits from the OPS but profile II: not eligible under the seed rules
+    send(bs, "pai.ops.social-assistance.v1", ev.benefits(ben, d(1, 5), None, ops_code=OPS))
+    send(bs, "pai.pup.profiles.v1", ev.registered(ben, d(1, 5)), ev.profile(ben, "II", d(1, 6)))
+    wait_for(
+        lambda: any(
+            w["type"] == "pai.eligibility.changed"
+            and w["data"]["person_id"] == anna
+            and w["data"]["eligible"]
+            for w in webhooks()
+        ),
+        60,
+        "anna's eligible decision at the OPS",
+    )
+
+    participation = "pai.pup.participation.v1"
+    send(bs, participation, ev.referred(anna, "R1", d(2, 2), edition_id="ED-E2E", ops_code=OPS))
+    send(bs, participation, ev.referred(ben, "R-BEN", d(2, 2), edition_id="ED-E2E", ops_code=OPS))
+    until({"pai.referral.accepted": 1, "pai.referral.rejected": 1}, "the first referrals")
+    send(bs, participation, ev.other_assistance(anna, "training", d(2, 10)))
+    tick(d(4, 2))  # R1 ran 2 February to 1 April; no hours were ever reported
+    until({"pai.profile_review.due": 1, "pai.exclusivity.conflict": 1}, "R1 ended")
+    tick(d(4, 10))
+    until({"pai.profile_review.overdue": 1}, "the review overdue")
+    send(bs, participation, ev.profile_reviewed(anna, d(4, 10)))
+    send(bs, participation, ev.referred(anna, "R2", d(4, 13), edition_id="ED-E2E", ops_code=OPS))
+    until({"pai.profile_review.completed": 1, "pai.referral.accepted": 2}, "R2 accepted")
+    tick(d(6, 13))  # R2: 13 April to 12 June
+    until({"pai.profile_review.due": 2}, "R2 ended")
+    send(bs, participation, ev.profile_reviewed(anna, d(6, 15), "SOCIAL_COOPERATIVE"))
+    send(bs, participation, ev.referred(anna, "R3", d(6, 15), edition_id="ED-E2E", ops_code=OPS))
+    until({"pai.profile_review.completed": 2, "pai.referral.accepted": 3}, "R3 accepted")
+    tick(d(8, 15))  # R3: 15 June to 14 August, the cap used
+    until({"pai.cap.exhausted": 1}, "the cap exhausted")
+
+    scheduler_types = {
+        "pai.referral.accepted": 3,
+        "pai.referral.rejected": 1,
+        "pai.cycle.started": 3,
+        "pai.cycle.ending_soon": 3,
+        "pai.cycle.ended": 3,
+        "pai.profile_review.due": 3,
+        "pai.profile_review.overdue": 1,
+        "pai.profile_review.completed": 2,
+        "pai.cap.exhausted": 1,
+        "pai.exclusivity.conflict": 1,
+        "pai.integration_hours.shortfall": 24,  # 8 full weeks in each cycle, none reported
+    }
+    received = webhooks()
+    assert {t: n for t, n in types().items() if t != "pai.eligibility.changed"} == (scheduler_types)
+    # every decision and scheduler event about these two, and nothing else, reached the OPS
+    sources = {
+        "pai.eligibility.decisions.v1": AvroCodec("eligibility-decisions"),
+        "pai.scheduler.events.v1": AvroCodec("scheduler-events"),
+    }
+    published = {
+        str(fields["event_id"]): fields["ops_code"]
+        for topic, codec in sources.items()
+        for record in asyncio.run(read_topic(bs, topic))
+        if (fields := codec.decode(record.value).fields)["person_id"] in (anna, ben)
+    }
+    for_the_ops = {event_id for event_id, ops in published.items() if ops == OPS}
+    # a decision taken before the person's first OPS event names no OPS: skipped by design
+    assert set(published.values()) <= {OPS, None}
+    received = wait_for(
+        lambda: (got := webhooks()) and {w["data"]["event_id"] for w in got} >= for_the_ops and got,
+        30,
+        "a webhook for every event naming the OPS",
+    )
+    assert {w["data"]["event_id"] for w in received} == for_the_ops
+    assert len(received) == len(for_the_ops)
+    assert types()["pai.eligibility.changed"] >= 2  # anna eligible, ben not
+    rejected = next(w for w in received if w["type"] == "pai.referral.rejected")
+    assert (rejected["data"]["person_id"], rejected["data"]["reasons"]) == (ben, ["NOT_ELIGIBLE"])
+    for body in received:
+        assert body_errors(body["type"], body) == [], body["type"]
+    for _, _, _, log in workers:
+        text = log.read_text()
+        assert anna not in text and ben not in text, log
