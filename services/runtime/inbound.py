@@ -71,8 +71,19 @@ def decode(record: Inbound, codec: AvroCodec) -> Decoded:
         ) from exc
 
 
+MAX_VALUE_BYTES = 64 * 1024
+"""No event of the contract comes near this; a larger value is refused before decoding."""
+
+
 def read_person_event(record: Inbound, codec: AvroCodec, partitions: int) -> Decoded:
-    """Decode a per-person record and check its key, partition and PESEL."""
+    """Decode a per-person record and check its size, key, partition and PESEL."""
+    if record.value is not None and len(record.value) > MAX_VALUE_BYTES:
+        raise Rejected(
+            "oversized",
+            f"the value has {len(record.value):,} bytes; events are at most"
+            f" {MAX_VALUE_BYTES:,} bytes",
+            Stage.VALUE_CONVERTER,
+        )
     if not record.key:
         raise Rejected(
             "missing-key",

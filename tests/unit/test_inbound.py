@@ -66,3 +66,9 @@ def test_undecodable_bytes_become_a_value_converter_dead_letter() -> None:
         7,
     )
     assert letter.original_headers == (("h", b"1"),)
+
+
+def test_an_oversized_value_is_refused_before_it_is_decoded() -> None:
+    refused = refusal(record(value=VALUE + b"x" * 70_000))
+    assert (refused.reason, refused.stage) == ("oversized", Stage.VALUE_CONVERTER)
+    assert "65,536 bytes" in str(refused)
