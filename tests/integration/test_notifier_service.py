@@ -6,14 +6,12 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import datetime as dt
 import itertools
 import os
 import signal
 import subprocess
 import sys
 import time
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -36,8 +34,6 @@ from tests.support.receiver import Behaviour, Receiver, delivered
 from tests.support.workers import start_worker, wait_ready
 
 pytestmark = pytest.mark.integration
-SCHEDULER = AvroCodec("scheduler-events")
-DECISIONS = AvroCodec("eligibility-decisions")
 NOTIFIER_ENV = {
     "PAI_KAFKA_SESSION_TIMEOUT_S": "6",
     "PAI_KAFKA_HEARTBEAT_INTERVAL_S": "1",
@@ -83,80 +79,11 @@ def partners_file(path: Path, receiver: Receiver) -> Path:
     return path
 
 
-def event(kind: str, pesel: str, ops: str, **fields: Any) -> tuple[bytes, bytes]:
-    """A scheduler event (or, for ``EligibilityDecision``, a decision) for ``ops``."""
-    common = {
-        "event_id": uuid.uuid4(),
-        "occurred_at": dt.datetime(2026, 3, 2, 5, tzinfo=dt.UTC),
-        "person_id": pesel,
-        "pup_code": "1465",
-        "ops_code": ops,
-    }
-    if kind == "EligibilityDecision":
-        return pesel.encode(), DECISIONS.encode(
-            kind,
-            common
-            | {
-                "eligible": True,
-                "priority": True,
-                "reasons": [],
-                "ruleset": "seed",
-                "ruleset_version": 1,
-                "decided_on": dt.date(2026, 3, 2),
-                "cause_event_id": None,
-                "cause": "SocialContractSigned",
-            },
-        )
-    day, cycle = dt.date(2026, 3, 2), {"cycle_id": "c-1", "referral_id": "R1"}
-    specific: dict[str, dict[str, Any]] = {
-        "ReferralAccepted": cycle
-        | {
-            "edition_id": "ED-1",
-            "cycle_number": 1,
-            "start_on": day,
-            "last_day": dt.date(2026, 5, 1),
-            "days_used": 0,
-            "days_left": 120,
-        },
-        "ReferralRejected": {
-            "referral_id": "R2",
-            "edition_id": "ED-1",
-            "start_on": day,
-            "reasons": ["NOT_ELIGIBLE", "CAP_EXHAUSTED"],
-        },
-        "CycleStarted": cycle | {"start_on": day, "last_day": dt.date(2026, 5, 1)},
-        "CycleEndingSoon": cycle | {"last_day": dt.date(2026, 5, 1), "days_before": 7},
-        "CycleEnded": cycle
-        | {
-            "ended_on": dt.date(2026, 4, 10),
-            "early": True,
-            "end_reason": "EMPLOYMENT",
-            "days_used": 40,
-            "days_used_total": 40,
-            "days_left": 140,
-        },
-        "ProfileReviewDue": cycle | {"due_on": dt.date(2026, 4, 17)},
-        "ProfileReviewOverdue": cycle | {"due_on": dt.date(2026, 4, 17)},
-        "ProfileReviewRecorded": cycle
-        | {
-            "reviewed_on": dt.date(2026, 4, 20),
-            "outcome": "SOCIAL_COOPERATIVE",
-            "new_profile": None,
-            "ops_agreement_required": True,
-        },
-        "CapExhausted": cycle | {"days_used_total": 180},
-        "ExclusivityConflict": cycle | {"instrument": "training", "referred_on": day},
-        "IntegrationHoursShortfall": cycle
-        | {"week_start": day, "hours_reported": 6.5, "hours_required": 10.0},
-    }
-    return pesel.encode(), SCHEDULER.encode(kind, common | specific[kind] | fields)
-
-
 def send(bootstrap: str, topic: str, records: list[tuple[bytes, bytes]]) -> None:
     asyncio.run(produce(bootstrap, topic, records))
 
 
-def event_id_of(record: tuple[bytes, bytes], codec: AvroCodec = SCHEDULER) -> str:
+def event_id_of(record: tuple[bytes, bytes], codec: AvroCodec = ev.SCHEDULER_EVENTS) -> str:
     return str(codec.decode(record[1]).fields["event_id"])
 
 
@@ -222,11 +149,11 @@ def test_every_event_type_arrives_signed_and_as_documented(
         "ExclusivityConflict",
         "IntegrationHoursShortfall",
     ]
-    records = [event(kind, pesel, ALL) for kind in kinds]
-    decision = event("EligibilityDecision", pesel, ALL)
+    records = [ev.outbound(kind, pesel, ALL) for kind in kinds]
+    decision = ev.outbound("EligibilityDecision", pesel, ALL)
     send(bs, "pai.scheduler.events.v1", records)
     send(bs, "pai.eligibility.decisions.v1", [decision])
-    ids = {event_id_of(r) for r in records} | {event_id_of(decision, DECISIONS)}
+    ids = {event_id_of(r) for r in records} | {event_id_of(decision, ev.DECISIONS)}
     bodies = wait_for(
         lambda: (found := verified(receiver, "all", ALL)).keys() >= ids and found,
         30,
@@ -258,9 +185,9 @@ def test_every_event_type_arrives_signed_and_as_documented(
 
     # a partner subscribed to cycle starts only; an OPS no partner has
     skipped_before = metric(port, "pai_notifier_events_skipped_total", reason="not-subscribed")
-    unsubscribed = event("CycleEnded", pesel, CYCLE_ONLY)
-    subscribed = event("CycleStarted", pesel, CYCLE_ONLY)
-    stranger = event("CycleStarted", pesel, "9999999")
+    unsubscribed = ev.outbound("CycleEnded", pesel, CYCLE_ONLY)
+    subscribed = ev.outbound("CycleStarted", pesel, CYCLE_ONLY)
+    stranger = ev.outbound("CycleStarted", pesel, "9999999")
     send(bs, "pai.scheduler.events.v1", [unsubscribed, subscribed, stranger])
     wait_for(
         lambda: event_id_of(subscribed) in verified(receiver, "cycle-only", CYCLE_ONLY),
@@ -290,7 +217,7 @@ def test_a_failing_partner_gets_the_webhook_on_a_later_attempt_with_the_same_id(
     broker: EmbeddedBroker, receiver: Receiver, notifier: tuple[Any, int, Path]
 ) -> None:
     receiver.behaviours["flaky"] = Behaviour(fail_first=2)
-    record = event("CycleStarted", ev.pesel_from(900_002), FLAKY)
+    record = ev.outbound("CycleStarted", ev.pesel_from(900_002), FLAKY)
     send(broker.bootstrap, "pai.scheduler.events.v1", [record])
     webhook_id = event_id_of(record)
     wait_for(lambda: webhook_id in verified(receiver, "flaky", FLAKY), 30, "the third attempt")
@@ -307,7 +234,7 @@ def test_a_partner_down_past_the_schedule_gets_it_after_a_replay(
 ) -> None:
     bs = broker.bootstrap
     receiver.behaviours["down"] = Behaviour(down=True)
-    record = event("ProfileReviewOverdue", ev.pesel_from(900_003), DOWN)
+    record = ev.outbound("ProfileReviewOverdue", ev.pesel_from(900_003), DOWN)
     send(bs, "pai.scheduler.events.v1", [record])
     webhook_id = event_id_of(record)
     codec = AvroCodec("notifier-dlq")
@@ -347,8 +274,8 @@ def test_a_hanging_partner_does_not_delay_another(
 ) -> None:
     bs, (_, port, _) = broker.bootstrap, notifier
     receiver.behaviours["hanging"] = Behaviour(hang_s=8)
-    stuck = [event("CycleStarted", ev.pesel_from(910_000 + n), HANGING) for n in range(40)]
-    steady = [event("CycleStarted", ev.pesel_from(920_000 + n), STEADY) for n in range(40)]
+    stuck = [ev.outbound("CycleStarted", ev.pesel_from(910_000 + n), HANGING) for n in range(40)]
+    steady = [ev.outbound("CycleStarted", ev.pesel_from(920_000 + n), STEADY) for n in range(40)]
     send(bs, "pai.scheduler.events.v1", stuck)
     time.sleep(0.5)  # the hanging partner's requests are out and waiting
     started = time.monotonic()
@@ -381,7 +308,7 @@ def test_a_worker_killed_mid_delivery_loses_no_webhook(
     a repeat carries the same id."""
     bs, (process, _, log) = broker.bootstrap, notifier
     receiver.behaviours["slow"] = Behaviour(hang_s=0.5)
-    records = [event("CycleEndingSoon", ev.pesel_from(930_000 + n), SLOW) for n in range(60)]
+    records = [ev.outbound("CycleEndingSoon", ev.pesel_from(930_000 + n), SLOW) for n in range(60)]
     send(bs, "pai.scheduler.events.v1", records)
     wait_for(lambda: receiver.requests("slow"), 30, "the first slow deliveries")
     os.kill(process.pid, signal.SIGKILL)

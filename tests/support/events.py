@@ -205,3 +205,75 @@ def hours(
         "activity": activity,
     }
     return pesel.encode(), ACTIVITIES.encode("IntegrationHoursReported", fields)
+
+
+SCHEDULER_EVENTS = AvroCodec("scheduler-events")
+
+
+def outbound(kind: str, pesel: str, ops: str, **fields: Any) -> tuple[bytes, bytes]:
+    """A scheduler event (or, for ``EligibilityDecision``, a decision) for ``ops``."""
+    common = {
+        "event_id": uuid.uuid4(),
+        "occurred_at": dt.datetime(2026, 3, 2, 5, tzinfo=dt.UTC),
+        "person_id": pesel,
+        "pup_code": "1465",
+        "ops_code": ops,
+    }
+    if kind == "EligibilityDecision":
+        return pesel.encode(), DECISIONS.encode(
+            kind,
+            common
+            | {
+                "eligible": True,
+                "priority": True,
+                "reasons": [],
+                "ruleset": "seed",
+                "ruleset_version": 1,
+                "decided_on": dt.date(2026, 3, 2),
+                "cause_event_id": None,
+                "cause": "SocialContractSigned",
+            },
+        )
+    day, cycle = dt.date(2026, 3, 2), {"cycle_id": "c-1", "referral_id": "R1"}
+    specific: dict[str, dict[str, Any]] = {
+        "ReferralAccepted": cycle
+        | {
+            "edition_id": "ED-1",
+            "cycle_number": 1,
+            "start_on": day,
+            "last_day": dt.date(2026, 5, 1),
+            "days_used": 0,
+            "days_left": 120,
+        },
+        "ReferralRejected": {
+            "referral_id": "R2",
+            "edition_id": "ED-1",
+            "start_on": day,
+            "reasons": ["NOT_ELIGIBLE", "CAP_EXHAUSTED"],
+        },
+        "CycleStarted": cycle | {"start_on": day, "last_day": dt.date(2026, 5, 1)},
+        "CycleEndingSoon": cycle | {"last_day": dt.date(2026, 5, 1), "days_before": 7},
+        "CycleEnded": cycle
+        | {
+            "ended_on": dt.date(2026, 4, 10),
+            "early": True,
+            "end_reason": "EMPLOYMENT",
+            "days_used": 40,
+            "days_used_total": 40,
+            "days_left": 140,
+        },
+        "ProfileReviewDue": cycle | {"due_on": dt.date(2026, 4, 17)},
+        "ProfileReviewOverdue": cycle | {"due_on": dt.date(2026, 4, 17)},
+        "ProfileReviewRecorded": cycle
+        | {
+            "reviewed_on": dt.date(2026, 4, 20),
+            "outcome": "SOCIAL_COOPERATIVE",
+            "new_profile": None,
+            "ops_agreement_required": True,
+        },
+        "CapExhausted": cycle | {"days_used_total": 180},
+        "ExclusivityConflict": cycle | {"instrument": "training", "referred_on": day},
+        "IntegrationHoursShortfall": cycle
+        | {"week_start": day, "hours_reported": 6.5, "hours_required": 10.0},
+    }
+    return pesel.encode(), SCHEDULER_EVENTS.encode(kind, common | specific[kind] | fields)
