@@ -1,0 +1,27 @@
+"""End-to-end fixtures: a broker of its own for every test.
+
+The services run with their production consumer-group ids, so a test that leaves a
+backlog (20,000 events for an OPS whose receiver is gone) would hand it to the next
+test's workers on a shared broker. A fresh embedded broker starts in about 0.2 s.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from services.runtime.broker import EmbeddedBroker
+from services.runtime.kafka_admin import create_topics
+from tests.conftest import PARTITIONS
+
+
+@pytest.fixture
+def broker(tmp_path: Path) -> Iterator[EmbeddedBroker]:
+    with EmbeddedBroker(log_file=tmp_path / "tansu.log") as running:
+        results = asyncio.run(create_topics(running.bootstrap, PARTITIONS))
+        failed = [r for r in results if r.error]
+        assert not failed, failed
+        yield running
