@@ -12,9 +12,9 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $@
 
-## run: install, start the embedded broker on 127.0.0.1:9092 and create the topics
+## run: install, then the embedded broker on 127.0.0.1:9092, the topics, the three services and the demo (pai run --help)
 run: $(STAMP)
-	$(BIN)/pai broker --port 9092
+	$(BIN)/pai run --port 9092
 
 ## test: install (Python deps, JDK and Apache Avro Java), lint, type-check, check schemas, run every test
 test: $(STAMP) java-avro lint typecheck

@@ -16,6 +16,7 @@ from types import FrameType
 
 from aiokafka import AIOKafkaProducer
 
+from services import runner
 from services.notifier import replay
 from services.runtime import event_files
 from services.runtime.broker import BrokerError, EmbeddedBroker
@@ -266,6 +267,8 @@ def build_parser() -> argparse.ArgumentParser:
     rep.add_argument("--until", type=_instant, help="dead-lettered before (ISO 8601)")
     rep.add_argument("--dry-run", action="store_true", help="list what would be replayed")
     rep.set_defaults(func=cmd_dlq_replay)
+
+    runner.add_parser(sub)
     return parser
 
 

@@ -89,7 +89,11 @@ def _fields(record: dict[str, Any], schema: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _one(item: Any, codecs: dict[str, AvroCodec]) -> tuple[str, bytes | None, bytes]:
+def encode_record(
+    item: Any, codecs: dict[str, AvroCodec] | None = None
+) -> tuple[str, bytes | None, bytes]:
+    """One record as (topic, key, Avro value); ValueError saying what is wrong."""
+    codecs = {} if codecs is None else codecs
     if not isinstance(item, dict) or not {"topic", "type"} <= item.keys():
         raise ValueError("a record is a mapping with topic, type and fields (key optional)")
     topic = BY_NAME.get(item["topic"])
@@ -131,7 +135,7 @@ def read(path: Path, max_errors: int = 20) -> list[OutboundRecord]:
     for n, (node, item) in enumerate(zip(root.value, items, strict=True)):
         line = node.start_mark.line + 1
         try:
-            topic, key, value = _one(item, codecs)
+            topic, key, value = encode_record(item, codecs)
         except ValueError as exc:
             problems.append(f"{path}:{line}: record {n + 1}: {' '.join(str(exc).split())}")
             if len(problems) >= max_errors:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -32,7 +33,21 @@ def new_topic(spec: TopicSpec, partitions: int, replication_factor: int) -> NewT
 
 
 async def wait_for_broker(bootstrap: str, timeout_s: float = 30.0) -> None:
-    """Return once the broker answers a metadata request; raise TimeoutError after ``timeout_s``."""
+    """Return once the broker answers a metadata request; raise TimeoutError after ``timeout_s``.
+
+    aiokafka logs every refused connection at ERROR; while waiting for a broker
+    that is still starting those are expected, so its logger is quiet meanwhile.
+    """
+    quiet = logging.getLogger("aiokafka")
+    level = quiet.level
+    quiet.setLevel(logging.CRITICAL)
+    try:
+        await _wait(bootstrap, timeout_s)
+    finally:
+        quiet.setLevel(level)
+
+
+async def _wait(bootstrap: str, timeout_s: float) -> None:
     deadline = time.monotonic() + timeout_s
     last: Exception | None = None
     while time.monotonic() < deadline:
