@@ -10,9 +10,10 @@ import contextlib
 import os
 import signal
 import subprocess
+from typing import Any
 
 
-def terminate(process: subprocess.Popen[bytes], grace_s: float = 10.0) -> int:
+def terminate(process: subprocess.Popen[Any], grace_s: float = 10.0) -> int:
     """Stop ``process`` (started with ``start_new_session=True``) and its children; exit code."""
     if process.poll() is None:
         _signal_group(process, signal.SIGTERM)
@@ -23,6 +24,6 @@ def terminate(process: subprocess.Popen[bytes], grace_s: float = 10.0) -> int:
     return process.wait()
 
 
-def _signal_group(process: subprocess.Popen[bytes], sig: signal.Signals) -> None:
+def _signal_group(process: subprocess.Popen[Any], sig: signal.Signals) -> None:
     with contextlib.suppress(ProcessLookupError):
         os.killpg(process.pid, sig)
