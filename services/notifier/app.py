@@ -28,6 +28,7 @@ from typing import Any
 
 from aiohttp import web
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, TopicPartition
+from aiokafka.errors import KafkaError
 from aiokafka.structs import ConsumerRecord, OffsetAndMetadata
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
@@ -36,6 +37,7 @@ from services.notifier.delivery import PartnerChannel, Timeouts
 from services.notifier.offsets import OffsetTracker
 from services.notifier.partners import PartnerWithKeys
 from services.notifier.webhooks import NotAWebhook, Webhook, webhook_for
+from services.runtime import lost_records
 from services.runtime.codec import AvroCodec
 from services.runtime.deadletter import DeadLetter
 from services.runtime.inbound import Inbound, Rejected, dead_letter, decode
@@ -137,9 +139,11 @@ class NotifierService:
     async def _loop(self) -> None:
         assert self.consumer is not None
         last_commit = time.monotonic()
+        watch = lost_records.Watch(self.consumer)
         while not self._stopping.is_set():
             if self.failure is not None:
                 raise self.failure
+            await watch.check()
             batches = await self.consumer.getmany(timeout_ms=200, max_records=1000)
             self.ready = bool(self.consumer.assignment())
             for tp, records in batches.items():
@@ -147,7 +151,12 @@ class NotifierService:
             while len(self.tasks) >= MAX_PENDING and self.failure is None:
                 await asyncio.sleep(0.005)  # back-pressure: the fastest partners set the pace
             if time.monotonic() - last_commit >= COMMIT_EVERY_S:
-                await self.commit()
+                try:
+                    await self.commit()
+                except KafkaError as exc:  # a rebalance, or a broker that went away
+                    log.warning(
+                        "offsets not committed (%s); trying again in %s s", exc, COMMIT_EVERY_S
+                    )
                 last_commit = time.monotonic()
 
     def _take(self, tp: TopicPartition, records: list[ConsumerRecord[bytes, bytes]]) -> None:

@@ -11,6 +11,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from services.runtime import lost_records
 from services.runtime.clock import TopicClock
 from services.runtime.codec import AvroCodec
 from services.runtime.deadletter import DeadLetter
@@ -33,8 +34,10 @@ async def follow_clock(
     """Read ticks forever (until cancelled); call ``on_tick`` when the clock moves forward."""
     codec = AvroCodec(CLOCK.schema or "clock")
     consumer, _ = await read_whole_topic(client_kwargs, CLOCK.name)
+    watch = lost_records.Watch(consumer)
     try:
         while True:
+            await watch.check()
             batches = await consumer.getmany(timeout_ms=500)
             moved = False
             for records in batches.values():

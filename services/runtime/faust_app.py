@@ -13,6 +13,12 @@ with its RocksDB data crashed with ``ConsistencyError``, and registers the
 RocksDB store that tables written outside stream iteration need
 (:mod:`services.runtime.table_store`), and bounds how long a fetch waits at
 the broker (:mod:`services.runtime.fetch_wait`).
+
+A broker that lost its data (the embedded broker restarted; a changelog topic
+deleted and created again) leaves a worker's RocksDB ahead of its changelog.
+Faust's consistency check then raises ``ConsistencyError`` on every start: a
+crash loop that no restart cures. The check is off: the worker keeps its local
+state, which is the only copy left, and its next writes refill the changelog.
 """
 
 from __future__ import annotations
@@ -23,8 +29,10 @@ from typing import Any
 import faust
 from faust.web import Request, Response, View
 
-from services.runtime import end_offsets, fetch_wait, table_store
+from services.runtime import end_offsets, fetch_wait, lost_records, table_store
 from services.runtime.settings import Settings, kafka_client_kwargs
+
+log = logging.getLogger(__name__)
 
 
 def create_app(service: str, settings: Settings, **overrides: Any) -> faust.App:
@@ -44,6 +52,7 @@ def create_app(service: str, settings: Settings, **overrides: Any) -> faust.App:
         "broker_heartbeat_interval": settings.kafka_heartbeat_interval_s,
         "broker_rebalance_timeout": settings.kafka_rebalance_timeout_s,
         "consumer_auto_offset_reset": "earliest",
+        "recovery_consistency_check": False,  # see the module docstring
         "producer_acks": -1,
         "key_serializer": "raw",
         "value_serializer": "raw",
@@ -58,7 +67,20 @@ def create_app(service: str, settings: Settings, **overrides: Any) -> faust.App:
     app = faust.App(f"pai-{service}", **conf)
     quiet_library_debug_logs()
     register_health_views(app)
+    register_lost_records_check(app)
     return app
+
+
+def register_lost_records_check(app: faust.App) -> None:
+    """Every few seconds, read again a source partition the broker lost (``lost_records``)."""
+
+    async def rewind_lost() -> None:
+        try:
+            await lost_records.rewind_faust(app)
+        except Exception as exc:  # e.g. a partition revoked meanwhile: the next check sees
+            log.debug("lost-records check skipped: %r", exc)
+
+    app.timer(interval=lost_records.CHECK_EVERY_S)(rewind_lost)
 
 
 def quiet_library_debug_logs() -> None:

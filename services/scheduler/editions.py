@@ -19,6 +19,7 @@ from typing import Any
 
 from aiokafka import ConsumerRecord
 
+from services.runtime import lost_records
 from services.runtime.codec import AvroCodec
 from services.runtime.deadletter import DeadLetter
 from services.runtime.end_offsets import fetched_end_offsets
@@ -54,7 +55,9 @@ class EditionsView:
         try:
             listed = await consumer.end_offsets(tps)
             ends = await fetched_end_offsets(self.client_kwargs, listed)
+            watch = lost_records.Watch(consumer)
             while True:
+                await watch.check()
                 for records in (await consumer.getmany(timeout_ms=200)).values():
                     for record in records:
                         await self._apply(record)

@@ -1,0 +1,116 @@
+"""The embedded broker restarted under the three services: it comes back empty (memory
+only), the topics are created again, and the services reconnect and carry on with new
+input, in the same processes: no crash, no crash loop, no webhook sent twice under two ids.
+
+New input is sent once every service has noticed the empty broker (its positions past the
+new ends): tansu does not answer a fetch past the end with OFFSET_OUT_OF_RANGE, so what is
+written before that and outnumbers the old positions could be skipped (docs/architecture.md).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import datetime as dt
+from collections import defaultdict
+from pathlib import Path
+
+import httpx
+import pytest
+import yaml
+from standardwebhooks import Webhook as Verifier
+
+from services.runtime.broker import EmbeddedBroker, free_port
+from services.runtime.kafka_admin import create_topics
+from services.runtime.local_pipeline import LocalPipeline
+from tests.conftest import PARTITIONS
+from tests.integration.kafka_helpers import produce
+from tests.integration.service_helpers import wait_for
+from tests.support import events as ev
+from tests.support.receiver import Receiver
+from tests.support.workers import WORKER_ENV
+
+pytestmark = pytest.mark.e2e
+OPS = "9800005"
+SECRET = "whsec_" + base64.b64encode(b"broker restart secret, 32 bytes.").decode()
+DAY = dt.date(2026, 1, 5)
+REWOUND = "reading the partition again from the beginning"  # services.runtime.lost_records
+
+
+def feed(bootstrap: str, persons: list[str]) -> None:
+    edition = ev.edition("ED-RESTART", DAY, DAY, dt.date(2026, 12, 31), ops_codes=(OPS,))
+    records = {
+        "pai.pup.program-editions.v1": [edition],
+        "pai.pup.profiles.v1": [
+            r for p in persons for r in (ev.registered(p, DAY), ev.profile(p, "III", DAY))
+        ],
+        "pai.ops.social-assistance.v1": [ev.benefits(p, DAY, None, ops_code=OPS) for p in persons],
+    }
+    for topic, batch in records.items():
+        asyncio.run(produce(bootstrap, topic, batch))
+
+
+def start_broker(port: int, log: Path) -> EmbeddedBroker:
+    broker = EmbeddedBroker(port=port, log_file=log).start()
+    results = asyncio.run(create_topics(broker.bootstrap, PARTITIONS))
+    assert not [r for r in results if r.error]
+    return broker
+
+
+def test_the_services_carry_on_with_new_input_after_the_broker_restarts(tmp_path: Path) -> None:
+    port = free_port()
+    broker = start_broker(port, tmp_path / "broker-1.log")
+    receiver = Receiver().start()
+    partners = tmp_path / "partners.yaml"
+    entry = {
+        "ops_code": OPS,
+        "name": "OPS restart",
+        "url": receiver.url("ops"),
+        "secret": SECRET,
+        "events": ["*"],
+        "allow_http": True,
+        "allow_private_network": True,
+    }
+    partners.write_text(yaml.safe_dump({"partners": [entry]}))
+    env = WORKER_ENV | {"PAI_PARTNERS_FILE": str(partners), "PAI_NOTIFIER_RETRY_SCHEDULE": "1,2,4"}
+    pipeline = LocalPipeline(tmp_path, bootstrap=broker.bootstrap, env=env)
+    verifier = Verifier(SECRET)
+
+    def eligible_webhooks() -> dict[str, set[str]]:
+        """person → the ids of the eligible decisions the OPS received for them."""
+        found: dict[str, set[str]] = defaultdict(set)
+        for request in receiver.requests("ops"):
+            body = verifier.verify(request.body, request.headers)
+            if body["type"] == "pai.eligibility.changed" and body["data"]["eligible"]:
+                found[body["data"]["person_id"]].add(request.headers["webhook-id"])
+        return found
+
+    before = [ev.pesel_from(4_100_000 + n) for n in range(10)]
+    after = [ev.pesel_from(4_200_000 + n) for n in range(10)]
+    try:
+        pipeline.start_services()
+        pipeline.wait_ready(90)
+        pids = [s.process.pid for s in pipeline.services if s.process]
+        feed(broker.bootstrap, before)
+        wait_for(lambda: set(eligible_webhooks()) >= set(before), 90, "decisions before")
+
+        broker.stop()  # everything it held is gone
+        broker = start_broker(port, tmp_path / "broker-2.log")
+
+        def all_noticed() -> bool:  # each service saw its positions past the new, empty ends
+            return all(REWOUND in s.log.read_text(errors="replace") for s in pipeline.services)
+
+        wait_for(all_noticed, 60, "every service to notice the empty broker")
+        feed(broker.bootstrap, after)  # new people
+        wait_for(lambda: set(eligible_webhooks()) >= set(before + after), 180, "decisions after")
+        pipeline.check_alive()
+        assert [s.process.pid for s in pipeline.services if s.process] == pids  # never restarted
+        for service in pipeline.services:
+            url = f"http://127.0.0.1:{service.port}/health/ready"
+            assert httpx.get(url, timeout=5).status_code == 200, service.name
+        found = eligible_webhooks()
+        assert {p: len(ids) for p, ids in found.items()} == {p: 1 for p in before + after}
+    finally:
+        pipeline.broker = broker
+        pipeline.stop()
+        receiver.stop()
