@@ -9,10 +9,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import datetime as dt
-import signal
 import sys
 from pathlib import Path
-from types import FrameType
 
 from aiokafka import AIOKafkaProducer
 
@@ -22,6 +20,7 @@ from services.runtime import event_files
 from services.runtime.broker import BrokerError, EmbeddedBroker
 from services.runtime.contract_checks import check_store
 from services.runtime.kafka_admin import create_topics, partition_counts
+from services.runtime.processes import sigterm_like_ctrl_c
 from services.runtime.schemas import SchemaStore
 from services.runtime.settings import load_settings
 from services.runtime.topics import ALL_TOPICS
@@ -45,10 +44,7 @@ def cmd_broker(args: argparse.Namespace) -> int:
     partitions = args.partitions or settings.topic_partitions
     broker = EmbeddedBroker(port=args.port, host=args.host, log_file=args.log_file)
 
-    def _stop(signum: int, frame: FrameType | None) -> None:
-        raise KeyboardInterrupt
-
-    signal.signal(signal.SIGTERM, _stop)
+    sigterm_like_ctrl_c()
     try:
         broker.start()
     except BrokerError as exc:

@@ -17,11 +17,9 @@ import argparse
 import asyncio
 import base64
 import os
-import signal
 import sys
 import time
 from pathlib import Path
-from types import FrameType
 
 import yaml
 
@@ -30,6 +28,7 @@ from services.demo.receiver import DemoReceiver
 from services.demo.scenario import OPS_OFFICES, expected_totals, phases
 from services.runtime.broker import free_port
 from services.runtime.local_pipeline import LocalPipeline, PipelineError
+from services.runtime.processes import sigterm_like_ctrl_c
 from services.runtime.settings import load_settings
 
 DEMO_ENV = {
@@ -61,12 +60,8 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     run.set_defaults(func=cmd_run)
 
 
-def _stop_on_sigterm(signum: int, frame: FrameType | None) -> None:
-    raise KeyboardInterrupt
-
-
 def cmd_run(args: argparse.Namespace) -> int:
-    signal.signal(signal.SIGTERM, _stop_on_sigterm)
+    sigterm_like_ctrl_c()
     settings = load_settings()
     demo = not args.no_demo
     if demo and args.bootstrap:

@@ -6,7 +6,6 @@ are never skipped.
 
 from __future__ import annotations
 
-import asyncio
 import calendar
 import datetime as dt
 from collections.abc import Iterator
@@ -15,19 +14,16 @@ from pathlib import Path
 import pytest
 
 from services.runtime.broker import EmbeddedBroker
-from services.runtime.kafka_admin import create_topics
-
-PARTITIONS = 4
+from tests.support.workers import start_broker
 
 
 @pytest.fixture(scope="session")
 def broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedBroker]:
-    log = Path(tmp_path_factory.mktemp("broker")) / "tansu.log"
-    with EmbeddedBroker(log_file=log) as running:
-        results = asyncio.run(create_topics(running.bootstrap, PARTITIONS))
-        failed = [r for r in results if r.error]
-        assert not failed, failed
+    running = start_broker(Path(tmp_path_factory.mktemp("broker")) / "tansu.log")
+    try:
         yield running
+    finally:
+        running.stop()
 
 
 _ERAS = iter(range(2030, 2400, 3))

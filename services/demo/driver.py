@@ -25,11 +25,10 @@ from services.demo.receiver import DemoReceiver
 from services.demo.scenario import OPS_OFFICES, PEOPLE, Phase, expected_totals
 from services.notifier.webhooks import TYPES
 from services.runtime.codec import AvroCodec
-from services.runtime.end_offsets import fetched_end_offsets
 from services.runtime.event_files import encode_record
 from services.runtime.group_progress import caught_up
 from services.runtime.identifiers import mask_pesel
-from services.runtime.topic_reader import read_whole_topic
+from services.runtime.topic_reader import read_until_now
 
 ELIGIBILITY_INPUTS = ("pai.pup.profiles.v1", "pai.ops.social-assistance.v1")
 SCHEDULER_INPUTS = (
@@ -184,13 +183,11 @@ class Driver:
                 f"webhooks differ from the story: got {dict(got - expected)} more,"
                 f" {dict(expected - got)} fewer"
             )
-        undelivered = {
-            (ops, event_id)
-            for ops, ids in published.items()
-            if ops
-            for event_id in ids["ids"]
-            if event_id not in {b["data"]["event_id"] for b in self.receiver.received[ops].values()}
-        }
+        undelivered = set()
+        for ops, entry in published.items():
+            if ops:
+                received = {b["data"]["event_id"] for b in self.receiver.received[ops].values()}
+                undelivered |= entry["ids"] - received
         if undelivered:
             problems.append(f"{len(undelivered)} events naming an OPS never reached it")
         if sum(self.receiver.refused.values()):
@@ -211,26 +208,16 @@ class Driver:
         found: dict[str, dict[str, Any]] = {
             o: {"decisions": 0, "scheduler": 0, "ids": set()} for o in ["", *OFFICES]
         }
-        client = {"bootstrap_servers": self.bootstrap}
         for topic, schema in OUTPUTS.items():
             codec = AvroCodec(schema)
-            consumer, tps = await read_whole_topic(client, topic)
-            try:
-                ends = await fetched_end_offsets(client, await consumer.end_offsets(tps))
-                while [tp for tp, end in ends.items() if await consumer.position(tp) < end]:
-                    batch = await consumer.getmany(timeout_ms=500)
-                    for records in batch.values():
-                        for record in records:
-                            assert record.value is not None
-                            fields = codec.decode(record.value).fields
-                            entry = found.setdefault(
-                                fields["ops_code"] or "",
-                                {"decisions": 0, "scheduler": 0, "ids": set()},
-                            )
-                            kind = "decisions" if schema == "eligibility-decisions" else "scheduler"
-                            entry[kind] += 1
-                            if fields["ops_code"]:
-                                entry["ids"].add(str(fields["event_id"]))
-            finally:
-                await consumer.stop()
+            kind = "decisions" if schema == "eligibility-decisions" else "scheduler"
+            for record in await read_until_now({"bootstrap_servers": self.bootstrap}, topic):
+                assert record.value is not None
+                fields = codec.decode(record.value).fields
+                entry = found.setdefault(
+                    fields["ops_code"] or "", {"decisions": 0, "scheduler": 0, "ids": set()}
+                )
+                entry[kind] += 1
+                if fields["ops_code"]:
+                    entry["ids"].add(str(fields["event_id"]))
         return found

@@ -31,7 +31,7 @@ from services.runtime.clock_reader import follow_clock
 from services.runtime.codec import AvroCodec
 from services.runtime.deadletter import DeadLetter
 from services.runtime.due_index import DueIndex
-from services.runtime.faust_app import create_app
+from services.runtime.faust_app import create_app, per_person_table
 from services.runtime.inbound import Inbound, Rejected, dead_letter, read_person_event
 from services.runtime.operator_views import register_person_view
 from services.runtime.partitioning import expected_partition
@@ -58,13 +58,7 @@ class EligibilityService:
         self.ruleset = rules.RULESETS[settings.ruleset]
         self.clock = clock_for(settings.clock)
         self.app = create_app(SERVICE, settings, **app_overrides)
-        self.persons = self.app.Table(
-            "persons",
-            key_type=bytes,
-            value_type=bytes,
-            use_partitioner=True,
-            partitions=settings.topic_partitions,
-        )
+        self.persons = per_person_table(self.app, "persons", settings)
         self.codecs = {
             PROFILES.name: AvroCodec("profiles"),
             SOCIAL_ASSISTANCE.name: AvroCodec("social-assistance"),

@@ -16,8 +16,7 @@ from typing import Any
 from aiokafka import AIOKafkaProducer
 
 from services.runtime.codec import AvroCodec, UndecodableRecord
-from services.runtime.end_offsets import fetched_end_offsets
-from services.runtime.topic_reader import read_whole_topic
+from services.runtime.topic_reader import read_until_now
 from services.runtime.topics import NOTIFIER_DLQ, NOTIFIER_REPLAY
 
 
@@ -42,24 +41,16 @@ class Filters:
 
 async def dead_lettered(bootstrap: str) -> list[tuple[bytes | None, bytes, dict[str, Any]]]:
     """Every readable record on the notifier's dead-letter topic now, with its fields."""
-    client = {"bootstrap_servers": bootstrap}
-    consumer, tps = await read_whole_topic(client, NOTIFIER_DLQ.name)
     codec = AvroCodec("notifier-dlq")
     found = []
-    try:
-        ends = await fetched_end_offsets(client, await consumer.end_offsets(tps))
-        while any([await consumer.position(tp) < ends[tp] for tp in tps]):
-            for records in (await consumer.getmany(timeout_ms=500)).values():
-                for record in records:
-                    if record.value is None:
-                        continue
-                    try:
-                        fields = codec.decode(record.value).fields
-                    except UndecodableRecord:
-                        continue
-                    found.append((record.key, record.value, fields))
-    finally:
-        await consumer.stop()
+    for record in await read_until_now({"bootstrap_servers": bootstrap}, NOTIFIER_DLQ.name):
+        if record.value is None:
+            continue
+        try:
+            fields = codec.decode(record.value).fields
+        except UndecodableRecord:
+            continue
+        found.append((record.key, record.value, fields))
     return found
 
 

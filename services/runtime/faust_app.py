@@ -71,6 +71,22 @@ def create_app(service: str, settings: Settings, **overrides: Any) -> faust.App:
     return app
 
 
+def per_person_table(app: faust.App, name: str, settings: Settings) -> Any:
+    """A table keyed by PESEL bytes, values our own bytes, partitioned like the topics.
+
+    ``use_partitioner`` because it is also written outside stream iteration (timers, a
+    take_events batch, web views), where Faust would otherwise pick the partition of
+    the event being processed (STACK-FACTS.md).
+    """
+    return app.Table(
+        name,
+        key_type=bytes,
+        value_type=bytes,
+        use_partitioner=True,
+        partitions=settings.topic_partitions,
+    )
+
+
 def register_lost_records_check(app: faust.App) -> None:
     """Every few seconds, read again a source partition the broker lost (``lost_records``)."""
 

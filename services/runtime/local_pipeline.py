@@ -26,7 +26,7 @@ import httpx
 
 from services.runtime.broker import EmbeddedBroker, free_port
 from services.runtime.kafka_admin import create_topics
-from services.runtime.processes import terminate
+from services.runtime.processes import terminate_all
 
 SERVICES = ("eligibility", "scheduler", "notifier")
 WEB_PORTS = {"eligibility": 6066, "scheduler": 6067, "notifier": 6068}
@@ -150,13 +150,7 @@ class LocalPipeline:
 
     def stop(self, grace_s: float = 10.0) -> None:
         """SIGTERM to every service at once, SIGKILL after ``grace_s``; then the broker."""
-        running = [s.process for s in self.services if s.process and s.process.poll() is None]
-        for process in running:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(process.pid, 15)
-        deadline = time.monotonic() + grace_s
-        for process in running:
-            terminate(process, max(0.1, deadline - time.monotonic()))
+        terminate_all([s.process for s in self.services if s.process], grace_s)
         self.services.clear()
         if self.broker is not None:
             self.broker.stop()

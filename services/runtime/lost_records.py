@@ -36,7 +36,12 @@ def past_the_end(positions: Mapping[TP, int | None], ends: Mapping[TP, int | Non
     ]
 
 
-def _warn(lost: list[Any], positions: Mapping[Any, int | None], ends: Mapping[Any, Any]) -> None:
+async def _rewind(consumer: Any, partitions: list[Any]) -> list[Any]:
+    """The partitions of ``consumer`` past their end; ``consumer`` is aiokafka's or Faust's
+    (both answer ``highwater`` and ``position`` alike)."""
+    ends = {tp: consumer.highwater(tp) for tp in partitions}
+    positions = {tp: await consumer.position(tp) for tp in partitions if ends[tp] is not None}
+    lost = past_the_end(positions, ends)
     for tp in lost:
         log.warning(
             "the broker no longer has the records of %s:%s before offset %s (its end is %s):"
@@ -46,40 +51,27 @@ def _warn(lost: list[Any], positions: Mapping[Any, int | None], ends: Mapping[An
             positions[tp],
             ends[tp],
         )
+    return lost
 
 
 async def rewind_aiokafka(consumer: AIOKafkaConsumer) -> list[Any]:
     """Seek the partitions of ``consumer`` that are past their end to the beginning."""
-    assigned = list(consumer.assignment())
-    ends = {tp: consumer.highwater(tp) for tp in assigned}
-    positions: dict[Any, int | None] = {}
-    for tp in assigned:
-        if ends[tp] is not None:
-            positions[tp] = await consumer.position(tp)
-    lost = past_the_end(positions, ends)
+    lost = await _rewind(consumer, list(consumer.assignment()))
     if lost:
-        _warn(lost, positions, ends)
         await consumer.seek_to_beginning(*lost)
     return lost
 
 
 async def rewind_faust(app: Any) -> list[Any]:
     """The same for a Faust worker's source partitions (not its changelogs)."""
-    consumer = app.consumer
-    assigned = [
+    sources = [
         tp
-        for tp in consumer.assignment()
+        for tp in app.consumer.assignment()
         if not tp.topic.endswith("-changelog") and "__assignor" not in tp.topic
     ]
-    ends = {tp: consumer.highwater(tp) for tp in assigned}
-    positions: dict[Any, int | None] = {}
-    for tp in assigned:
-        if ends[tp] is not None:
-            positions[tp] = await consumer.position(tp)
-    lost = past_the_end(positions, ends)
-    _warn(lost, positions, ends)
+    lost = await _rewind(app.consumer, sources)
     for tp in lost:
-        await consumer.seek(tp, 0)  # Faust's seek also forgets what it read of the partition
+        await app.consumer.seek(tp, 0)  # Faust's seek also forgets what it read of the partition
     return lost
 
 

@@ -10,6 +10,8 @@ import contextlib
 import os
 import signal
 import subprocess
+import time
+from types import FrameType
 from typing import Any
 
 
@@ -24,6 +26,27 @@ def terminate(process: subprocess.Popen[Any], grace_s: float = 10.0) -> int:
     return process.wait()
 
 
+def terminate_all(processes: list[subprocess.Popen[Any]], grace_s: float = 10.0) -> None:
+    """Stop several at once: SIGTERM to all, then SIGKILL to those still running after
+    ``grace_s`` (one grace period in all, not one each)."""
+    running = [p for p in processes if p.poll() is None]
+    for process in running:
+        _signal_group(process, signal.SIGTERM)
+    deadline = time.monotonic() + grace_s
+    for process in running:
+        terminate(process, max(0.1, deadline - time.monotonic()))
+
+
 def _signal_group(process: subprocess.Popen[Any], sig: signal.Signals) -> None:
     with contextlib.suppress(ProcessLookupError):
         os.killpg(process.pid, sig)
+
+
+def sigterm_like_ctrl_c() -> None:
+    """From now on SIGTERM raises KeyboardInterrupt in this process, as Ctrl-C does, so a
+    command cleans up the same way whichever of the two stops it."""
+
+    def _raise(signum: int, frame: FrameType | None) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, _raise)

@@ -2,7 +2,8 @@
 
 A Faust GlobalTable does not follow other workers' writes between rebalances
 (faust-streaming #283), so such topics are read by a plain aiokafka consumer in
-each worker, assigned every partition from the beginning.
+each worker, assigned every partition from the beginning. :func:`read_until_now`
+reads a topic once, up to the ends it has when called (for commands and reports).
 """
 
 from __future__ import annotations
@@ -10,7 +11,9 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
+
+from services.runtime.end_offsets import fetched_end_offsets
 
 
 async def read_whole_topic(
@@ -41,3 +44,19 @@ async def read_whole_topic(
         await consumer.stop()
         raise
     return consumer, tps
+
+
+async def read_until_now(
+    client_kwargs: dict[str, Any], topic: str
+) -> list[ConsumerRecord[bytes, bytes]]:
+    """Every record of ``topic`` up to the partition ends it has now (Fetch high watermarks)."""
+    consumer, tps = await read_whole_topic(client_kwargs, topic)
+    found: list[ConsumerRecord[bytes, bytes]] = []
+    try:
+        ends = await fetched_end_offsets(client_kwargs, await consumer.end_offsets(tps))
+        while [tp for tp in tps if await consumer.position(tp) < ends[tp]]:
+            for records in (await consumer.getmany(timeout_ms=500)).values():
+                found.extend(records)
+    finally:
+        await consumer.stop()
+    return found

@@ -31,7 +31,7 @@ from services.runtime.clock import TopicClock, clock_for, warsaw_date
 from services.runtime.clock_reader import follow_clock
 from services.runtime.codec import AvroCodec
 from services.runtime.deadletter import DeadLetter
-from services.runtime.faust_app import create_app
+from services.runtime.faust_app import create_app, per_person_table
 from services.runtime.identifiers import mask_pesel
 from services.runtime.inbound import Inbound, Rejected, dead_letter, read_person_event
 from services.runtime.operator_views import register_person_view
@@ -67,13 +67,7 @@ class SchedulerService:
         self.config = config_from(settings)
         self.clock = clock_for(settings.clock)
         self.app = create_app(SERVICE, settings, **app_overrides)
-        self.schedules = self.app.Table(
-            "schedules",
-            key_type=bytes,
-            value_type=bytes,
-            use_partitioner=True,
-            partitions=settings.topic_partitions,
-        )
+        self.schedules = per_person_table(self.app, "schedules", settings)
         self.codecs = {
             PARTICIPATION.name: AvroCodec("participation"),
             INTEGRATION_ACTIVITIES.name: AvroCodec("integration-activities"),

@@ -7,21 +7,19 @@ test's workers on a shared broker. A fresh embedded broker starts in about 0.2 s
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from services.runtime.broker import EmbeddedBroker
-from services.runtime.kafka_admin import create_topics
-from tests.conftest import PARTITIONS
+from tests.support.workers import start_broker
 
 
 @pytest.fixture
 def broker(tmp_path: Path) -> Iterator[EmbeddedBroker]:
-    with EmbeddedBroker(log_file=tmp_path / "tansu.log") as running:
-        results = asyncio.run(create_topics(running.bootstrap, PARTITIONS))
-        failed = [r for r in results if r.error]
-        assert not failed, failed
+    running = start_broker(tmp_path / "tansu.log")
+    try:
         yield running
+    finally:
+        running.stop()

@@ -17,18 +17,15 @@ from pathlib import Path
 
 import httpx
 import pytest
-import yaml
 from standardwebhooks import Webhook as Verifier
 
-from services.runtime.broker import EmbeddedBroker, free_port
-from services.runtime.kafka_admin import create_topics
+from services.runtime.broker import free_port
 from services.runtime.local_pipeline import LocalPipeline
-from tests.conftest import PARTITIONS
 from tests.integration.kafka_helpers import produce
 from tests.integration.service_helpers import wait_for
 from tests.support import events as ev
-from tests.support.receiver import Receiver
-from tests.support.workers import WORKER_ENV
+from tests.support.receiver import Receiver, loopback_partner, write_partners
+from tests.support.workers import WORKER_ENV, start_broker
 
 pytestmark = pytest.mark.e2e
 OPS = "9800005"
@@ -50,28 +47,13 @@ def feed(bootstrap: str, persons: list[str]) -> None:
         asyncio.run(produce(bootstrap, topic, batch))
 
 
-def start_broker(port: int, log: Path) -> EmbeddedBroker:
-    broker = EmbeddedBroker(port=port, log_file=log).start()
-    results = asyncio.run(create_topics(broker.bootstrap, PARTITIONS))
-    assert not [r for r in results if r.error]
-    return broker
-
-
 def test_the_services_carry_on_with_new_input_after_the_broker_restarts(tmp_path: Path) -> None:
     port = free_port()
-    broker = start_broker(port, tmp_path / "broker-1.log")
+    broker = start_broker(tmp_path / "broker-1.log", port)
     receiver = Receiver().start()
-    partners = tmp_path / "partners.yaml"
-    entry = {
-        "ops_code": OPS,
-        "name": "OPS restart",
-        "url": receiver.url("ops"),
-        "secret": SECRET,
-        "events": ["*"],
-        "allow_http": True,
-        "allow_private_network": True,
-    }
-    partners.write_text(yaml.safe_dump({"partners": [entry]}))
+    partners = write_partners(
+        tmp_path / "partners.yaml", loopback_partner(OPS, receiver.url("ops"), SECRET)
+    )
     env = WORKER_ENV | {"PAI_PARTNERS_FILE": str(partners), "PAI_NOTIFIER_RETRY_SCHEDULE": "1,2,4"}
     pipeline = LocalPipeline(tmp_path, bootstrap=broker.bootstrap, env=env)
     verifier = Verifier(SECRET)
@@ -95,7 +77,7 @@ def test_the_services_carry_on_with_new_input_after_the_broker_restarts(tmp_path
         wait_for(lambda: set(eligible_webhooks()) >= set(before), 90, "decisions before")
 
         broker.stop()  # everything it held is gone
-        broker = start_broker(port, tmp_path / "broker-2.log")
+        broker = start_broker(tmp_path / "broker-2.log", port)
 
         def all_noticed() -> bool:  # each service saw its positions past the new, empty ends
             return all(REWOUND in s.log.read_text(errors="replace") for s in pipeline.services)

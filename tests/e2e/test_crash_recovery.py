@@ -15,17 +15,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka import AIOKafkaProducer
 
 from services.runtime.broker import EmbeddedBroker
 from services.runtime.codec import AvroCodec
-from services.runtime.end_offsets import fetched_end_offsets
+from services.runtime.group_progress import caught_up
 from services.runtime.processes import terminate
-from services.runtime.topic_reader import read_whole_topic
+from services.runtime.topics import ELIGIBILITY_DECISIONS
 from tests.integration.service_helpers import read_topic, wait_for
 from tests.support import events as ev
-from tests.support.receiver import Receiver
+from tests.support.receiver import Receiver, loopback_partner, write_partners
 from tests.support.workers import WORKER_ENV, start_worker, wait_ready
 
 pytestmark = pytest.mark.e2e
@@ -41,25 +40,6 @@ async def produce_many(bootstrap: str, records: list[tuple[str, bytes, bytes]]) 
         await asyncio.gather(*futures)
     finally:
         await producer.stop()
-
-
-async def consumed_all(bootstrap: str, group: str, topic: str) -> bool:
-    """Whether ``group`` has committed every partition of ``topic`` to its end."""
-    client = {"bootstrap_servers": bootstrap}
-    consumer, tps = await read_whole_topic(client, topic)
-    try:
-        ends = await fetched_end_offsets(client, await consumer.end_offsets(tps))
-    finally:
-        await consumer.stop()
-    # assigned, not subscribed: reads the group's offsets without joining it
-    reader = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=group, enable_auto_commit=False)
-    await reader.start()
-    try:
-        reader.assign(tps)
-        committed = {tp: await reader.committed(tp) for tp in tps}
-    finally:
-        await reader.stop()
-    return all((committed[tp] or 0) >= end for tp, end in ends.items())
 
 
 def by_person(bootstrap: str, topic: str, schema: str, persons: set[str]) -> dict[str, list[Any]]:
@@ -175,7 +155,9 @@ def test_scheduler_killed_midway_loses_no_referral_or_deadline(
         # the scheduler judges a referral by the decisions it has read: refer after them
         asyncio.run(produce_many(bs, decisions))
         wait_for(
-            lambda: asyncio.run(consumed_all(bs, "pai-scheduler", "pai.eligibility.decisions.v1")),
+            lambda: asyncio.run(
+                caught_up({"bootstrap_servers": bs}, "pai-scheduler", [ELIGIBILITY_DECISIONS.name])
+            ),
             60,
             "the decisions read",
         )
@@ -212,23 +194,8 @@ def test_notifier_killed_midway_loses_no_webhook(broker: EmbeddedBroker, tmp_pat
     bs, ops = broker.bootstrap, "9800003"
     secret = "whsec_" + base64.b64encode(b"crash recovery secret, 32 bytes.").decode()
     receiver = Receiver().start()
-    partners = tmp_path / "partners.yaml"
-    partners.write_text(
-        yaml.safe_dump(
-            {
-                "partners": [
-                    {
-                        "ops_code": ops,
-                        "name": "OPS crash",
-                        "url": receiver.url("ops"),
-                        "secret": secret,
-                        "events": ["*"],
-                        "allow_http": True,
-                        "allow_private_network": True,
-                    }
-                ]
-            }
-        )
+    partners = write_partners(
+        tmp_path / "partners.yaml", loopback_partner(ops, receiver.url("ops"), secret)
     )
     records = [
         ("pai.scheduler.events.v1", *ev.outbound("CycleStarted", ev.pesel_from(3_000_000 + n), ops))

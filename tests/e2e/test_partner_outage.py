@@ -9,7 +9,6 @@ import time
 from pathlib import Path
 
 import pytest
-import yaml
 from standardwebhooks import Webhook as Verifier
 
 from services.runtime.broker import EmbeddedBroker
@@ -19,7 +18,7 @@ from services.runtime.topics import NOTIFIER_DLQ
 from tests.integration.kafka_helpers import produce
 from tests.integration.service_helpers import read_topic, wait_for
 from tests.support import events as ev
-from tests.support.receiver import Behaviour, Receiver, delivered
+from tests.support.receiver import Behaviour, Receiver, delivered, loopback_partner, write_partners
 from tests.support.workers import WORKER_ENV, start_worker, wait_ready
 
 pytestmark = pytest.mark.e2e
@@ -33,17 +32,9 @@ def test_a_partner_down_for_part_of_the_schedule_gets_every_webhook_once_back(
     bs = broker.bootstrap
     receiver = Receiver().start()
     receiver.behaviours["ops"] = Behaviour(down=True)
-    partners = tmp_path / "partners.yaml"
-    entry = {
-        "ops_code": OPS,
-        "name": "OPS outage",
-        "url": receiver.url("ops"),
-        "secret": SECRET,
-        "events": ["*"],
-        "allow_http": True,
-        "allow_private_network": True,
-    }
-    partners.write_text(yaml.safe_dump({"partners": [entry]}))
+    partners = write_partners(
+        tmp_path / "partners.yaml", loopback_partner(OPS, receiver.url("ops"), SECRET)
+    )
     env = WORKER_ENV | {
         "PAI_PARTNERS_FILE": str(partners),
         "PAI_NOTIFIER_RETRY_SCHEDULE": "1,2,4,8",

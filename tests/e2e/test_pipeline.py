@@ -7,25 +7,23 @@ from __future__ import annotations
 import asyncio
 import base64
 import datetime as dt
-import subprocess
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 from standardwebhooks import Webhook as Verifier
 
 from services.runtime.broker import EmbeddedBroker
 from services.runtime.codec import AvroCodec
-from services.runtime.processes import terminate
+from services.runtime.local_pipeline import LocalPipeline
 from tests.integration.kafka_helpers import produce
 from tests.integration.service_helpers import read_topic, wait_for
 from tests.support import events as ev
 from tests.support.openapi import body_errors
-from tests.support.receiver import Receiver, delivered
-from tests.support.workers import WORKER_ENV, start_worker, wait_ready
+from tests.support.receiver import Receiver, delivered, loopback_partner, write_partners
+from tests.support.workers import WORKER_ENV
 
 pytestmark = pytest.mark.e2e
 OPS = "9800001"  # an OPS of this test only
@@ -37,47 +35,30 @@ def send(bs: str, topic: str, *records: tuple[bytes, bytes]) -> None:
 
 
 @pytest.fixture
-def pipeline(
-    broker: EmbeddedBroker, tmp_path: Path
-) -> Iterator[tuple[Receiver, list[tuple[str, subprocess.Popen[bytes], int, Path]]]]:
+def pipeline(broker: EmbeddedBroker, tmp_path: Path) -> Iterator[tuple[Receiver, LocalPipeline]]:
     receiver = Receiver().start()
-    partners = tmp_path / "partners.yaml"
-    entry = {
-        "ops_code": OPS,
-        "name": "OPS e2e",
-        "url": receiver.url("ops"),
-        "secret": SECRET,
-        "events": ["*"],
-        "allow_http": True,
-        "allow_private_network": True,
-    }
-    partners.write_text(yaml.safe_dump({"partners": [entry]}))
+    partners = write_partners(
+        tmp_path / "partners.yaml", loopback_partner(OPS, receiver.url("ops"), SECRET)
+    )
     env = WORKER_ENV | {
         "PAI_PARTNERS_FILE": str(partners),
         "PAI_NOTIFIER_RETRY_SCHEDULE": "0.5,0.5,0.5",
     }
-    workers = []
+    services = LocalPipeline(tmp_path, bootstrap=broker.bootstrap, env=env)
     try:
-        for service in ("eligibility", "scheduler", "notifier"):
-            log = tmp_path / f"{service}.log"
-            process, port = start_worker(
-                f"services.{service}", broker.bootstrap, tmp_path / service, log, **env
-            )
-            workers.append((service, process, port, log))
-        for _, process, port, log in workers:
-            wait_ready(process, port, 60, log)
-        yield receiver, workers
+        services.start_services()
+        services.wait_ready(60)
+        yield receiver, services
     finally:
-        for _, process, _, _ in workers:
-            terminate(process)
+        services.stop()
         receiver.stop()
 
 
 def test_a_scripted_year_reaches_the_ops_as_every_webhook_type(
-    broker: EmbeddedBroker, pipeline: tuple[Receiver, list[Any]], era_like_2026: int
+    broker: EmbeddedBroker, pipeline: tuple[Receiver, LocalPipeline], era_like_2026: int
 ) -> None:
     """Dates are 2026's (the era has its weekdays); review deadlines avoid Easter."""
-    bs, (receiver, workers), year = broker.bootstrap, pipeline, era_like_2026
+    bs, (receiver, services), year = broker.bootstrap, pipeline, era_like_2026
     d = lambda m, day: dt.date(year, m, day)  # noqa: E731
     anna, ben = ev.pesel_from(year * 10 + 7), ev.pesel_from(year * 10 + 8)
     verifier = Verifier(SECRET)
@@ -182,6 +163,6 @@ def test_a_scripted_year_reaches_the_ops_as_every_webhook_type(
     assert (rejected["data"]["person_id"], rejected["data"]["reasons"]) == (ben, ["NOT_ELIGIBLE"])
     for body in received:
         assert body_errors(body["type"], body) == [], body["type"]
-    for _, _, _, log in workers:
-        text = log.read_text()
-        assert anna not in text and ben not in text, log
+    for service in services.services:
+        text = service.log.read_text()
+        assert anna not in text and ben not in text, service.log

@@ -17,9 +17,9 @@ from services.runtime.deadletter import DeadLetter, Stage, read_error_headers, s
 from services.runtime.kafka_admin import partition_counts
 from services.runtime.partitioning import expected_partition
 from services.runtime.topics import ALL_TOPICS, DLQ, PROGRAM_EDITIONS
-from tests.conftest import PARTITIONS
 from tests.integration.kafka_helpers import consume_all, private_topic, produce
 from tests.support.samples import PESELS
+from tests.support.workers import PARTITIONS
 
 pytestmark = pytest.mark.integration
 

@@ -12,7 +12,9 @@ import threading
 import time
 from collections import defaultdict
 from dataclasses import dataclass, field
+from pathlib import Path
 
+import yaml
 from aiohttp import web
 
 from services.runtime.broker import free_port
@@ -111,3 +113,23 @@ class Receiver:
 def delivered(receiver: Receiver, path: str) -> dict[str, Received]:
     """The requests ``path`` answered with 2xx, by webhook-id."""
     return {r.headers["webhook-id"]: r for r in receiver.requests(path) if 200 <= r.status < 300}
+
+
+def loopback_partner(ops_code: str, url: str, secret: str, **extra: object) -> dict[str, object]:
+    """A partners-file entry for a receiver on loopback over plain HTTP, every event type."""
+    return {
+        "ops_code": ops_code,
+        "name": f"OPS {ops_code}",
+        "url": url,
+        "secret": secret,
+        "events": ["*"],
+        "allow_http": True,
+        "allow_private_network": True,
+        **extra,
+    }
+
+
+def write_partners(path: Path, *entries: dict[str, object]) -> Path:
+    """The notifier's partners file (``PAI_PARTNERS_FILE``) with ``entries``."""
+    path.write_text(yaml.safe_dump({"partners": list(entries)}), encoding="utf-8")
+    return path

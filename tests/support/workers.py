@@ -1,7 +1,8 @@
-"""Starting service processes in tests and waiting for their health views."""
+"""Starting the broker and service processes in tests, and waiting for their health views."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import subprocess
 import sys
@@ -10,8 +11,10 @@ from pathlib import Path
 
 import httpx
 
-from services.runtime.broker import free_port
+from services.runtime.broker import EmbeddedBroker, free_port
+from services.runtime.kafka_admin import create_topics
 
+PARTITIONS = 4  # of every topic the tests create
 TOKEN = "operator-secret"
 WORKER_ENV = {  # what service tests run workers with: the topic clock, short sessions
     "PAI_CLOCK": "topic",
@@ -20,6 +23,19 @@ WORKER_ENV = {  # what service tests run workers with: the topic clock, short se
     "PAI_KAFKA_SESSION_TIMEOUT_S": "6",
     "PAI_KAFKA_HEARTBEAT_INTERVAL_S": "1",
 }
+
+
+def start_broker(log: Path, port: int | None = None) -> EmbeddedBroker:
+    """An embedded broker with every contract topic; fails the test if either fails."""
+    broker = EmbeddedBroker(port=port, log_file=log).start()
+    try:
+        results = asyncio.run(create_topics(broker.bootstrap, PARTITIONS))
+        failed = [r for r in results if r.error]
+        assert not failed, failed
+    except BaseException:
+        broker.stop()
+        raise
+    return broker
 
 
 def start_worker(
