@@ -111,6 +111,7 @@ class EligibilityService:
     ) -> bytes | None:
         """The decision's bytes when the outcome changed (and note it in ``state``), else None."""
         outcome = rules.evaluate(state, day, self.ruleset)
+        state.evaluated_on = day
         key = rules.outcome_key(outcome)
         if key == state.last_outcome:
             return None
@@ -189,7 +190,7 @@ class EligibilityService:
         today = self.today(dt.datetime.now(dt.UTC))
         for key, state in states.items():
             self.store(key, state)
-            self.due.schedule(key, rules.next_change(state, today))
+            self._schedule(key, state, today)
 
     async def _send_decision(self, key: bytes, value: bytes) -> Awaitable[Any]:
         return await self.app.producer.send(
@@ -210,13 +211,21 @@ class EligibilityService:
             tp.partition for tp in self.app.consumer.assignment() if tp.topic == PROFILES.name
         )
 
+    def _schedule(self, key: bytes, state: rules.PersonState, today: dt.date) -> None:
+        """Index the person at the first change after the day its outcome was last evaluated.
+
+        Counting from "today" instead would lose a change whose date passed between that
+        evaluation and now (a clock tick read after the events it follows, a rebuild after
+        a restart): the person would never be decided again on that date.
+        """
+        self.due.schedule(key, rules.next_change(state, state.evaluated_on or today))
+
     def _rebuild_index(self, owned: frozenset[int], day: dt.date) -> None:
         self.due.clear()
         n = self.settings.topic_partitions
         for key, raw in self.persons.items():
             if expected_partition(key, n) in owned:
-                state = rules.PersonState.model_validate_json(raw)
-                self.due.schedule(key, rules.next_change(state, day))
+                self._schedule(key, rules.PersonState.model_validate_json(raw), day)
         self._indexed = owned
         log.info(
             "due index rebuilt: %d persons with a date ahead on partitions %s",
@@ -251,7 +260,7 @@ class EligibilityService:
             await asyncio.gather(*sends)
             for key, state in changed.items():
                 self.store(key, state)
-                self.due.schedule(key, rules.next_change(state, day))
+                self._schedule(key, state, day)
 
     # -- operator view -----------------------------------------------------------------------
     def _register_views(self) -> None:

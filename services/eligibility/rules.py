@@ -86,6 +86,8 @@ class PersonState(BaseModel):
     last_outcome: dict[str, Any] | None = None
     last_decision_id: str | None = None
     last_decided_on: dt.date | None = None
+    # the day the outcome was last evaluated: the next change by date is counted from it
+    evaluated_on: dt.date | None = None
 
 
 class InvalidEvent(ValueError):
