@@ -8,7 +8,7 @@ the pipeline keeps running afterwards until Ctrl-C (or stops at once with
 real cluster), the topics and the services with the ``PAI_`` settings of the
 environment (the system clock, the partners file of ``PAI_PARTNERS_FILE``).
 Ctrl-C or SIGTERM stops every service (SIGKILL after the grace period), then
-the broker.
+the broker. The command's own library logs go to ``<workdir>/logs/pai-run.log``.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import base64
+import logging
 import os
 import sys
 import time
@@ -67,7 +68,14 @@ def cmd_run(args: argparse.Namespace) -> int:
     if demo and args.bootstrap:
         print("pai run: the demo runs on the embedded broker; add --no-demo", file=sys.stderr)
         return 2
-    args.workdir.mkdir(parents=True, exist_ok=True)
+    (args.workdir / "logs").mkdir(parents=True, exist_ok=True)
+    # the console is for the person watching; client libraries log to a file (aiokafka
+    # logs a connection cut by Ctrl-C with a traceback, for instance)
+    logging.basicConfig(
+        filename=args.workdir / "logs" / "pai-run.log",
+        level=logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
     pipeline = LocalPipeline(
         args.workdir,
         bootstrap=args.bootstrap,
