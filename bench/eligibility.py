@@ -147,10 +147,12 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory() as tmp, EmbeddedBroker() as broker:
         bs = broker.bootstrap
-        asyncio.run(create_topics(bs, PARTITIONS))
+        asyncio.run(create_topics({"bootstrap_servers": bs}, PARTITIONS))
         asyncio.run(
             create_topics(
-                bs, PARTITIONS, specs=[TopicSpec("bench.passthrough", None, "k", "bench")]
+                {"bootstrap_servers": bs},
+                PARTITIONS,
+                specs=[TopicSpec("bench.passthrough", None, "k", "bench")],
             )
         )
         asyncio.run(produce_all(bs, events))

@@ -174,7 +174,7 @@ def main() -> None:
     try:
         with tempfile.TemporaryDirectory() as tmpdir, EmbeddedBroker() as broker:
             tmp, bs = Path(tmpdir), broker.bootstrap
-            asyncio.run(create_topics(bs, PARTITIONS))
+            asyncio.run(create_topics({"bootstrap_servers": bs}, PARTITIONS))
             for _ in range(50):
                 try:
                     stats(receiver_port, "x")

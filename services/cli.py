@@ -8,26 +8,29 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import datetime as dt
 import sys
 from pathlib import Path
+from typing import Any
 
 from aiokafka import AIOKafkaProducer
 
 from services import runner
-from services.notifier import replay
+from services.demo import receiver
+from services.notifier import partners, replay
 from services.runtime import event_files
 from services.runtime.broker import BrokerError, EmbeddedBroker
 from services.runtime.contract_checks import check_store
 from services.runtime.kafka_admin import create_topics, partition_counts
 from services.runtime.processes import sigterm_like_ctrl_c
 from services.runtime.schemas import SchemaStore
-from services.runtime.settings import load_settings
+from services.runtime.settings import kafka_client_kwargs, load_settings
 from services.runtime.topics import ALL_TOPICS
 
 
-def _print_topic_results(bootstrap: str, partitions: int, replication: int) -> int:
-    results = asyncio.run(create_topics(bootstrap, partitions, replication))
+def _print_topic_results(client: dict[str, Any], partitions: int, replication: int) -> int:
+    results = asyncio.run(create_topics(client, partitions, replication))
     failed = 0
     for result in results:
         if result.error:
@@ -54,7 +57,7 @@ def cmd_broker(args: argparse.Namespace) -> int:
         print(f"embedded broker (tansu, memory only) listening on {broker.bootstrap}")
         if not args.no_topics:
             print(f"topics ({partitions} partitions):")
-            if _print_topic_results(broker.bootstrap, partitions, 1):
+            if _print_topic_results({"bootstrap_servers": broker.bootstrap}, partitions, 1):
                 return 1
         print(f"ready: export PAI_KAFKA_BOOTSTRAP={broker.bootstrap}   (Ctrl-C stops it)")
         sys.stdout.flush()
@@ -70,15 +73,15 @@ def cmd_broker(args: argparse.Namespace) -> int:
 
 def cmd_topics_create(args: argparse.Namespace) -> int:
     settings = load_settings()
-    bootstrap = args.bootstrap or settings.kafka_bootstrap
+    client = kafka_client_kwargs(settings, args.bootstrap)
     partitions = args.partitions or settings.topic_partitions
-    print(f"topics on {bootstrap} ({partitions} partitions):")
-    return _print_topic_results(bootstrap, partitions, settings.topic_replication_factor)
+    print(f"topics on {client['bootstrap_servers']} ({partitions} partitions):")
+    return _print_topic_results(client, partitions, settings.topic_replication_factor)
 
 
 def cmd_topics_list(args: argparse.Namespace) -> int:
     settings = load_settings()
-    counts = asyncio.run(partition_counts(args.bootstrap or settings.kafka_bootstrap))
+    counts = asyncio.run(partition_counts(kafka_client_kwargs(settings, args.bootstrap)))
     for spec in ALL_TOPICS:
         have = counts.get(spec.name)
         state = f"{have} partitions" if have is not None else "MISSING"
@@ -117,9 +120,9 @@ def _instant(text: str) -> dt.datetime:
 
 def cmd_dlq_replay(args: argparse.Namespace) -> int:
     settings = load_settings()
-    bootstrap = args.bootstrap or settings.kafka_bootstrap
+    client = kafka_client_kwargs(settings, args.bootstrap)
     filters = replay.Filters(args.partner, args.type, args.webhook_id, args.since, args.until)
-    chosen = asyncio.run(replay.replay(bootstrap, filters, args.dry_run))
+    chosen = asyncio.run(replay.replay(client, filters, args.dry_run))
     for fields in chosen:
         attempts = fields["attempts"]
         last = attempts[-1]["error"] if attempts else "-"
@@ -133,6 +136,14 @@ def cmd_dlq_replay(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_receiver(args: argparse.Namespace) -> int:
+    found = partners.load(args.partners)
+    sigterm_like_ctrl_c()
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(receiver.serve_partners(found, args.bind, args.port))
+    return 0
+
+
 def cmd_send(args: argparse.Namespace) -> int:
     try:
         records = event_files.read(args.file)
@@ -142,8 +153,7 @@ def cmd_send(args: argparse.Namespace) -> int:
     if args.check:
         print(f"{len(records)} records are valid; nothing sent (--check)")
         return 0
-    bootstrap = args.bootstrap or load_settings().kafka_bootstrap
-    asyncio.run(_send_all(bootstrap, records))
+    asyncio.run(_send_all(kafka_client_kwargs(load_settings(), args.bootstrap), records))
     by_topic: dict[str, int] = {}
     for record in records:
         by_topic[record.topic] = by_topic.get(record.topic, 0) + 1
@@ -153,8 +163,8 @@ def cmd_send(args: argparse.Namespace) -> int:
     return 0
 
 
-async def _send_all(bootstrap: str, records: list[event_files.OutboundRecord]) -> None:
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=5)
+async def _send_all(client: dict[str, Any], records: list[event_files.OutboundRecord]) -> None:
+    producer = AIOKafkaProducer(**client, acks="all", linger_ms=5)
     await producer.start()
     progress = Progress(len(records))
     try:
@@ -263,6 +273,20 @@ def build_parser() -> argparse.ArgumentParser:
     rep.add_argument("--until", type=_instant, help="dead-lettered before (ISO 8601)")
     rep.add_argument("--dry-run", action="store_true", help="list what would be replayed")
     rep.set_defaults(func=cmd_dlq_replay)
+
+    rec = sub.add_parser(
+        "receiver",
+        help="a demo OPS webhook receiver for the partners of a partners file",
+        description="Serve POST /ops/<ops_code> for every partner of FILE (the notifier's"
+        " PAI_PARTNERS_FILE format, secrets included): each webhook's Standard Webhooks"
+        " signature is verified with that partner's secret (401 otherwise), a person of"
+        " another OPS is refused (400), a repeated webhook-id is acknowledged once."
+        " GET /health answers while it runs. For docker-compose and trying things out.",
+    )
+    rec.add_argument("--partners", type=Path, required=True, help="partners file (YAML)")
+    rec.add_argument("--bind", default="127.0.0.1", help="address to listen on")
+    rec.add_argument("--port", type=int, default=8080, help="port (default 8080)")
+    rec.set_defaults(func=cmd_receiver)
 
     runner.add_parser(sub)
     return parser

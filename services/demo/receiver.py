@@ -10,19 +10,25 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from aiohttp import web
 from standardwebhooks import Webhook, WebhookVerificationError
 
+from services.notifier.partners import PartnerWithKeys
+from services.runtime.identifiers import mask_pesel
+
 Listener = Callable[[str, dict[str, Any]], None]
 
 
 class DemoReceiver:
-    """Endpoints for the OPS in ``secrets`` (ops_code → ``whsec_…``), on loopback."""
+    """Endpoints for the OPS in ``secrets`` (ops_code → ``whsec_…`` or the key's bytes).
 
-    def __init__(self, secrets: dict[str, str]) -> None:
+    On loopback unless started with another ``host`` (``pai receiver --bind``).
+    """
+
+    def __init__(self, secrets: Mapping[str, str | bytes]) -> None:
         self.verifiers = {ops: Webhook(secret) for ops, secret in secrets.items()}
         self.received: dict[str, dict[str, dict[str, Any]]] = {ops: {} for ops in secrets}
         self.repeats: Counter[str] = Counter()
@@ -35,12 +41,13 @@ class DemoReceiver:
     def url(self, ops_code: str) -> str:
         return f"http://127.0.0.1:{self.port}/ops/{ops_code}"
 
-    async def start(self, port: int = 0) -> DemoReceiver:
+    async def start(self, port: int = 0, host: str = "127.0.0.1") -> DemoReceiver:
         app = web.Application()
         app.router.add_post("/ops/{ops}", self._handle)
+        app.router.add_get("/health", self._health)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", port)
+        site = web.TCPSite(self._runner, host, port)
         await site.start()
         server = site._server
         assert server is not None and server.sockets  # type: ignore[attr-defined]
@@ -57,6 +64,10 @@ class DemoReceiver:
         return Counter(
             (ops, body["type"]) for ops, by_id in self.received.items() for body in by_id.values()
         )
+
+    async def _health(self, request: web.Request) -> web.Response:
+        kept = sum(len(by_id) for by_id in self.received.values())
+        return web.json_response({"status": "live", "kept": kept, "ops": sorted(self.verifiers)})
 
     async def _handle(self, request: web.Request) -> web.Response:
         ops = request.match_info["ops"]
@@ -81,3 +92,24 @@ class DemoReceiver:
                 listener(ops, payload)
             self.changed.set()
         return web.Response(status=204)
+
+
+async def serve_partners(partners: Mapping[str, PartnerWithKeys], host: str, port: int) -> None:
+    """``pai receiver``: an endpoint for every partner of a partners file, until cancelled.
+
+    Each received webhook is printed on one line, the person's PESEL masked.
+    """
+    receiver = DemoReceiver({ops: p.keys[0] for ops, p in partners.items()})
+
+    def show(ops: str, payload: dict[str, Any]) -> None:
+        data = payload.get("data", {})
+        person = mask_pesel(str(data.get("person_id", "")))
+        print(f"{ops} {payload.get('type')} {person}", flush=True)
+
+    receiver.listeners.append(show)
+    await receiver.start(port, host)
+    print(f"receiving webhooks for {', '.join(sorted(partners))} on {host}:{receiver.port}")
+    try:
+        await asyncio.Event().wait()
+    finally:
+        await receiver.stop()

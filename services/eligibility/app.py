@@ -20,18 +20,21 @@ import datetime as dt
 import logging
 import uuid
 from collections.abc import Awaitable
+from dataclasses import dataclass
 from typing import Any
 
 import faust
 import orjson
 
 from services.eligibility import rules
+from services.eligibility.metrics import DECISIONS, outcome_label
+from services.runtime import metrics
 from services.runtime.clock import TopicClock, clock_for, warsaw_date
 from services.runtime.clock_reader import follow_clock
 from services.runtime.codec import AvroCodec
-from services.runtime.deadletter import DeadLetter
+from services.runtime.deadletter import DeadLetter, log_dead_letter
 from services.runtime.due_index import DueIndex
-from services.runtime.faust_app import create_app, per_person_table
+from services.runtime.faust_app import create_app, per_person_table, register_metrics_view
 from services.runtime.inbound import Inbound, Rejected, dead_letter, read_person_event
 from services.runtime.operator_views import register_person_view
 from services.runtime.partitioning import expected_partition
@@ -41,6 +44,14 @@ from services.runtime.topics import DLQ, ELIGIBILITY_DECISIONS, PROFILES, SOCIAL
 SERVICE = "eligibility"
 DECISION_NAMESPACE = uuid.UUID("6f1c7a52-3b8e-4d0e-9a43-1d2b8c5e7f10")
 log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """An encoded ``EligibilityDecision`` and its outcome (for metrics)."""
+
+    value: bytes
+    eligible: bool
 
 
 def decision_id(person_id: str, cause: str, ruleset: rules.RuleSet) -> str:
@@ -73,6 +84,7 @@ class EligibilityService:
         if isinstance(self.clock, TopicClock):
             self.app.task(self._follow_clock)
         self._register_views()
+        register_metrics_view(self.app, SERVICE, (PROFILES.name, SOCIAL_ASSISTANCE.name))
 
     # -- time --------------------------------------------------------------------------------
     def today(self, fallback: dt.datetime) -> dt.date:
@@ -108,8 +120,8 @@ class EligibilityService:
         cause: str,
         cause_event_id: str | None,
         cause_id: str,
-    ) -> bytes | None:
-        """The decision's bytes when the outcome changed (and note it in ``state``), else None."""
+    ) -> Decision | None:
+        """The decision when the outcome changed (and note it in ``state``), else None."""
         outcome = rules.evaluate(state, day, self.ruleset)
         state.evaluated_on = day
         key = rules.outcome_key(outcome)
@@ -117,7 +129,7 @@ class EligibilityService:
             return None
         event_id = decision_id(state.person_id, cause_id, self.ruleset)
         state.last_outcome, state.last_decision_id, state.last_decided_on = key, event_id, day
-        return self.decisions.encode(
+        value = self.decisions.encode(
             "EligibilityDecision",
             {
                 "event_id": event_id,
@@ -135,18 +147,29 @@ class EligibilityService:
                 "cause": cause,
             },
         )
+        return Decision(value, outcome.eligible)
+
+    def count(self, decisions: list[Decision]) -> None:
+        """Metrics of decisions the broker acknowledged."""
+        for decision in decisions:
+            DECISIONS.labels(
+                outcome_label(decision.eligible), self.ruleset.name, str(self.ruleset.version)
+            ).inc()
 
     # -- the agent ---------------------------------------------------------------------------
     async def _agent(self, stream: faust.StreamT[bytes]) -> Any:
         async for events in stream.take_events(1000, within=0.01):  # type: ignore[attr-defined]
             async with self._lock:
-                await self.handle_batch([Inbound.of(e.message) for e in events])
+                with metrics.PROCESSING.labels(SERVICE).time():
+                    await self.handle_batch([Inbound.of(e.message) for e in events])
             yield None
 
     async def handle_batch(self, records: list[Inbound]) -> None:
         states: dict[bytes, rules.PersonState] = {}
         sends: list[Awaitable[Any]] = []
+        decided: list[Decision] = []
         for record in records:
+            metrics.EVENTS_CONSUMED.labels(SERVICE, record.topic).inc()
             try:
                 decoded = read_person_event(
                     record, self.codecs[record.topic], self.settings.topic_partitions
@@ -162,16 +185,7 @@ class EligibilityService:
                 except rules.InvalidEvent as exc:
                     raise Rejected(exc.reason, str(exc)) from exc
             except Rejected as rejected:
-                letter = dead_letter(SERVICE, record, rejected)
-                log.warning(
-                    "dead letter %s from %s[%d]@%d: %s",
-                    rejected.reason,
-                    record.topic,
-                    record.partition,
-                    record.offset,
-                    rejected,
-                )
-                sends.append(await self._send_dead_letter(letter))
+                sends.append(await self._send_dead_letter(dead_letter(SERVICE, record, rejected)))
                 continue
             assert record.key is not None
             state = states.get(record.key) or self.load(record.key, fields["person_id"])
@@ -185,8 +199,11 @@ class EligibilityService:
             )
             states[record.key] = state
             if decision is not None:
-                sends.append(await self._send_decision(record.key, decision))
+                sends.append(await self._send_decision(record.key, decision.value))
+                decided.append(decision)
         await asyncio.gather(*sends)  # every effect acknowledged before the state is written
+        self.count(decided)
+        metrics.observe_latency(SERVICE, (r.timestamp_s for r in records))
         today = self.today(dt.datetime.now(dt.UTC))
         for key, state in states.items():
             self.store(key, state)
@@ -198,6 +215,7 @@ class EligibilityService:
         )
 
     async def _send_dead_letter(self, letter: DeadLetter) -> Awaitable[Any]:
+        log_dead_letter(log, letter)
         return await self.app.producer.send(
             DLQ.name, letter.key, letter.value, None, None, letter.headers()
         )
@@ -246,6 +264,7 @@ class EligibilityService:
             n = self.settings.topic_partitions
             changed: dict[bytes, rules.PersonState] = {}
             sends = []
+            decided: list[Decision] = []
             for key in list(self.due.pop_due(day)):
                 if (
                     expected_partition(key, n) not in owned
@@ -256,8 +275,10 @@ class EligibilityService:
                 decision = self.decide(state, day, now, "VALIDITY_EXPIRED", None, f"date:{day}")
                 changed[key] = state
                 if decision is not None:
-                    sends.append(await self._send_decision(key, decision))
+                    sends.append(await self._send_decision(key, decision.value))
+                    decided.append(decision)
             await asyncio.gather(*sends)
+            self.count(decided)
             for key, state in changed.items():
                 self.store(key, state)
                 self._schedule(key, state, day)

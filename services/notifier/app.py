@@ -30,7 +30,6 @@ from aiohttp import web
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, TopicPartition
 from aiokafka.errors import KafkaError
 from aiokafka.structs import ConsumerRecord, OffsetAndMetadata
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from services.notifier import metrics
 from services.notifier.delivery import PartnerChannel, Timeouts
@@ -38,11 +37,13 @@ from services.notifier.offsets import OffsetTracker
 from services.notifier.partners import PartnerWithKeys
 from services.notifier.webhooks import NotAWebhook, Webhook, webhook_for
 from services.runtime import lost_records
+from services.runtime import metrics as common_metrics
 from services.runtime.codec import AvroCodec
-from services.runtime.deadletter import DeadLetter
+from services.runtime.deadletter import DeadLetter, log_dead_letter
 from services.runtime.inbound import Inbound, Rejected, dead_letter, decode
 from services.runtime.kafka_admin import create_topics
-from services.runtime.settings import Settings
+from services.runtime.logs import where
+from services.runtime.settings import Settings, kafka_client_kwargs
 from services.runtime.topics import (
     DLQ,
     ELIGIBILITY_DECISIONS,
@@ -80,6 +81,7 @@ class NotifierService:
         for ops in self.channels:
             metrics.HEALTHY.labels(ops).set(1)
         self.tracker = OffsetTracker[TopicPartition]()
+        self.committed: dict[TopicPartition, int] = {}  # what this worker last committed
         self.consumer: AIOKafkaConsumer | None = None
         self.producer: AIOKafkaProducer | None = None
         self.tasks: set[asyncio.Task[None]] = set()
@@ -91,12 +93,12 @@ class NotifierService:
     # -- running -----------------------------------------------------------------------------
     async def run(self) -> None:
         """Until :meth:`stop` (or a send to Kafka fails: then raise, and a restart resumes)."""
-        bootstrap = self.settings.kafka_bootstrap
+        client = kafka_client_kwargs(self.settings)
         specs = [notifier_retry(n + 1) for n in range(len(self.delays))] + [NOTIFIER_REPLAY]
         failed = [
             r
             for r in await create_topics(
-                bootstrap,
+                client,
                 self.settings.topic_partitions,
                 self.settings.topic_replication_factor,
                 specs,
@@ -105,9 +107,9 @@ class NotifierService:
         ]
         if failed:
             raise RuntimeError(f"cannot create the notifier's topics: {failed}")
-        self.producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=2)
+        self.producer = AIOKafkaProducer(**client, acks="all", linger_ms=2)
         self.consumer = AIOKafkaConsumer(
-            bootstrap_servers=bootstrap,
+            **client,
             group_id=GROUP,
             enable_auto_commit=False,
             auto_offset_reset="earliest",
@@ -202,6 +204,7 @@ class NotifierService:
         }
         if offsets:
             await self.consumer.commit(offsets)
+            self.committed.update({tp: meta.offset for tp, meta in offsets.items()})
 
     async def drain(self, partitions: set[TopicPartition], timeout_s: float) -> None:
         """Wait (up to ``timeout_s``) until no record of ``partitions`` is in flight."""
@@ -238,6 +241,8 @@ class NotifierService:
         envelope: dict[str, Any] | None,
     ) -> None:
         inbound = Inbound.of(record)
+        common_metrics.EVENTS_CONSUMED.labels(SERVICE, tp.topic).inc()
+        started = time.perf_counter()
         try:
             if level is None:
                 found = self._webhook_of(inbound)
@@ -270,6 +275,10 @@ class NotifierService:
             await self._dead_letter(dead_letter(SERVICE, inbound, rejected))
         finally:
             self.tracker.finished(tp, record.offset)
+        # durable: delivered, handed to a retry topic or dead-lettered
+        common_metrics.PROCESSING.labels(SERVICE).observe(time.perf_counter() - started)
+        if level is None:
+            common_metrics.observe_latency(SERVICE, [inbound.timestamp_s])
 
     def _webhook_of(self, inbound: Inbound) -> Webhook | None:
         """The webhook of an input event, None when it is skipped by design; or Rejected."""
@@ -307,10 +316,9 @@ class NotifierService:
             metrics.IN_FLIGHT.labels(ops).dec()
         metrics.DURATION.labels(ops).observe(attempt.duration_ms / 1000)
         metrics.HEALTHY.labels(ops).set(1 if channel.healthy else 0)
+        metrics.ATTEMPTS.labels(ops, webhook.type, *metrics.outcome(attempt)).inc()
         if attempt.delivered:
-            metrics.DELIVERED.labels(ops, webhook.type).inc()
             return
-        metrics.FAILED_ATTEMPTS.labels(ops, _error_kind(attempt.error)).inc()
         attempts.append(attempt.as_record())
         failed = len(attempts)
         envelope = {
@@ -338,24 +346,38 @@ class NotifierService:
                 ops,
                 failed,
                 attempt.error,
+                extra=where(*source, webhook_id=webhook.webhook_id, ops_code=ops),
             )
         await self._send(topic, webhook.webhook_id.encode(), value, None)
 
     async def _dead_letter(self, letter: DeadLetter) -> None:
-        metrics.REJECTED.labels(letter.reason).inc()
-        log.warning(
-            "dead letter %s from %s[%d]@%d: %s",
-            letter.reason,
-            letter.topic,
-            letter.partition,
-            letter.offset,
-            letter.message,
-        )
+        log_dead_letter(log, letter)
         await self._send(DLQ.name, letter.key, letter.value, letter.headers())
 
     async def _send(self, topic: str, key: bytes | None, value: bytes | None, headers: Any) -> None:
         assert self.producer is not None
         await (await self.producer.send(topic, value=value, key=key, headers=headers))
+
+    # -- metrics -----------------------------------------------------------------------------
+    async def refresh_metrics(self) -> None:
+        """Readiness, consumer lag and the retry backlog, as they are now."""
+        common_metrics.READY.labels(SERVICE).set(1 if self.ready else 0)
+        consumer = self.consumer
+        if consumer is None:
+            return
+        assigned = list(consumer.assignment())
+        highwaters = {(tp.topic, tp.partition): consumer.highwater(tp) for tp in assigned}
+        committed: dict[tuple[str, int], int | None] = {}
+        for tp in assigned:
+            known = self.committed.get(tp)
+            if known is None:
+                with contextlib.suppress(KafkaError):
+                    known = await consumer.committed(tp)
+            committed[(tp.topic, tp.partition)] = known
+        lags = common_metrics.set_consumer_lag(SERVICE, highwaters, committed)
+        for level, topic in enumerate(self.retry_topics, start=1):
+            backlog = sum(lag for (t, _), lag in lags.items() if t == topic)
+            metrics.RETRY_BACKLOG.labels(str(level)).set(backlog)
 
     # -- web ---------------------------------------------------------------------------------
     def web_app(self) -> web.Application:
@@ -373,9 +395,10 @@ class NotifierService:
             return web.json_response(body, status=200 if self.ready else 503)
 
         async def prometheus(request: web.Request) -> web.Response:
+            await self.refresh_metrics()
             return web.Response(
-                body=generate_latest(metrics.REGISTRY),
-                headers={"Content-Type": CONTENT_TYPE_LATEST},
+                body=common_metrics.exposition(),
+                headers={"Content-Type": common_metrics.CONTENT_TYPE},
             )
 
         app = web.Application()
@@ -383,21 +406,6 @@ class NotifierService:
         app.router.add_get("/health/ready", ready)
         app.router.add_get("/metrics", prometheus)
         return app
-
-
-def _error_kind(error: str | None) -> str:
-    """A bounded label for a failed attempt: ``http_503``, ``timeout``, ``connect``, ..."""
-    if error is None:
-        return "none"
-    if error.startswith("HTTP "):
-        return "http_" + error[5:8]
-    if error == "timeout":
-        return "timeout"
-    if error.startswith("not attempted"):
-        return "not_attempted"
-    if "refused:" in error:
-        return "address_refused"
-    return "connect"
 
 
 class _Rebalance(ConsumerRebalanceListener):  # type: ignore[misc]
@@ -414,6 +422,7 @@ class _Rebalance(ConsumerRebalanceListener):  # type: ignore[misc]
             await service.commit(partitions)
         for tp in partitions:
             service.tracker.forget(tp)
+            service.committed.pop(tp, None)
             handle = service._resumes.pop(tp, None)
             if handle is not None:
                 handle.cancel()

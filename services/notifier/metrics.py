@@ -1,32 +1,31 @@
-"""The notifier's Prometheus metrics: labels are ops_codes, types and reasons, never PESEL."""
+"""The notifier's own Prometheus metrics (common ones: ``services.runtime.metrics``).
+
+``partner`` is the OPS's TERYT code; ``type`` a webhook type; never a PESEL.
+"""
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client import Counter, Gauge, Histogram
 
-REGISTRY = CollectorRegistry()
+from services.notifier.delivery import Attempt
+from services.runtime.metrics import REGISTRY
 
-DELIVERED = Counter(
-    "pai_notifier_webhooks_delivered",
-    "Webhooks a partner answered with 2xx",
-    ["partner", "type"],
-    registry=REGISTRY,
-)
-FAILED_ATTEMPTS = Counter(
-    "pai_notifier_attempts_failed",
-    "Delivery attempts that failed (status, timeout, connection error, not attempted)",
-    ["partner", "error"],
+ATTEMPTS = Counter(
+    "pai_notifier_attempts",
+    "Delivery attempts by partner, webhook type, outcome (delivered, http_error, timeout,"
+    " connection_error, address_refused, not_attempted) and HTTP status class (none: no answer)",
+    ["partner", "type", "outcome", "status_class"],
     registry=REGISTRY,
 )
 RETRIED = Counter(
     "pai_notifier_webhooks_retried",
-    "Webhooks handed to a retry topic",
+    "Webhooks handed to a retry topic (level n: waiting for attempt n+1)",
     ["partner", "level"],
     registry=REGISTRY,
 )
 DEAD_LETTERED = Counter(
     "pai_notifier_webhooks_dead_lettered",
-    "Webhooks sent to pai.notifier.dlq.v1 after the whole schedule",
+    "Webhooks sent to pai.notifier.dlq.v1 after the whole retry schedule",
     ["partner"],
     registry=REGISTRY,
 )
@@ -34,12 +33,6 @@ SKIPPED = Counter(
     "pai_notifier_events_skipped",
     "Events that became no webhook, by design (not subscribed, no OPS yet)",
     ["reason", "type"],
-    registry=REGISTRY,
-)
-REJECTED = Counter(
-    "pai_notifier_events_dead_lettered",
-    "Input events sent to pai.dlq.v1 (unreadable, unknown ops_code)",
-    ["reason"],
     registry=REGISTRY,
 )
 HEALTHY = Gauge(
@@ -61,3 +54,26 @@ DURATION = Histogram(
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
     registry=REGISTRY,
 )
+RETRY_BACKLOG = Gauge(
+    "pai_notifier_retry_backlog",
+    "Webhooks waiting in retry topic pai.notifier.retry.<level> on this worker's partitions",
+    ["level"],
+    registry=REGISTRY,
+)
+
+
+def outcome(attempt: Attempt) -> tuple[str, str]:
+    """The ``outcome`` and ``status_class`` labels of an attempt."""
+    status_class = f"{attempt.status_code // 100}xx" if attempt.status_code else "none"
+    error = attempt.error
+    if error is None:
+        return "delivered", status_class
+    if error.startswith("HTTP "):
+        return "http_error", status_class
+    if error == "timeout":
+        return "timeout", status_class
+    if error.startswith("not attempted"):
+        return "not_attempted", status_class
+    if "refused:" in error:
+        return "address_refused", status_class
+    return "connection_error", status_class

@@ -10,6 +10,7 @@ whole schedule, dead-lettered again.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -39,11 +40,13 @@ class Filters:
         )
 
 
-async def dead_lettered(bootstrap: str) -> list[tuple[bytes | None, bytes, dict[str, Any]]]:
+async def dead_lettered(
+    client: Mapping[str, Any],
+) -> list[tuple[bytes | None, bytes, dict[str, Any]]]:
     """Every readable record on the notifier's dead-letter topic now, with its fields."""
     codec = AvroCodec("notifier-dlq")
     found = []
-    for record in await read_until_now({"bootstrap_servers": bootstrap}, NOTIFIER_DLQ.name):
+    for record in await read_until_now(client, NOTIFIER_DLQ.name):
         if record.value is None:
             continue
         try:
@@ -54,11 +57,16 @@ async def dead_lettered(bootstrap: str) -> list[tuple[bytes | None, bytes, dict[
     return found
 
 
-async def replay(bootstrap: str, filters: Filters, dry_run: bool) -> list[dict[str, Any]]:
-    """Write the matching dead letters to the replay topic; the fields of those chosen."""
-    chosen = [(k, v, f) for k, v, f in await dead_lettered(bootstrap) if filters.match(f)]
+async def replay(
+    client: Mapping[str, Any], filters: Filters, dry_run: bool
+) -> list[dict[str, Any]]:
+    """Write the matching dead letters to the replay topic; the fields of those chosen.
+
+    ``client``: aiokafka connection arguments (``settings.kafka_client_kwargs``).
+    """
+    chosen = [(k, v, f) for k, v, f in await dead_lettered(client) if filters.match(f)]
     if chosen and not dry_run:
-        producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all")
+        producer = AIOKafkaProducer(**client, acks="all")
         await producer.start()
         try:
             sent = [

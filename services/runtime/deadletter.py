@@ -10,11 +10,14 @@ personal data, like the topics it comes from).
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from services.runtime.logs import where
+from services.runtime.metrics import DEAD_LETTERS
 from services.runtime.topics import DLQ
 
 CONNECT = "__connect.errors."
@@ -80,6 +83,20 @@ def read_error_headers(headers: Headers) -> dict[str, str]:
         elif name == REASON_HEADER:
             found["reason"] = value.decode()
     return found
+
+
+def log_dead_letter(log: logging.Logger, letter: DeadLetter) -> None:
+    """The warning every service writes for a dead letter, and the dead-letter metric."""
+    DEAD_LETTERS.labels(letter.service, letter.reason).inc()
+    log.warning(
+        "dead letter %s from %s[%d]@%d: %s",
+        letter.reason,
+        letter.topic,
+        letter.partition,
+        letter.offset,
+        letter.message,
+        extra=where(letter.topic, letter.partition, letter.offset, reason=letter.reason),
+    )
 
 
 async def send_dead_letter(send: SendFn, letter: DeadLetter, topic: str = DLQ.name) -> None:

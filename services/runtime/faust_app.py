@@ -1,4 +1,4 @@
-"""The Faust app factory every service uses, and its health views.
+"""The Faust app factory every service uses, and its health and metrics views.
 
 Start-up time: a consumer group on the embedded broker (tansu) forms only after
 half of the member's session timeout, whatever the client; Faust's default
@@ -24,13 +24,15 @@ state, which is the only copy left, and its next writes refill the changelog.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import faust
+from aiohttp import web
 from faust.web import Request, Response, View
 
-from services.runtime import end_offsets, fetch_wait, lost_records, table_store
-from services.runtime.settings import Settings, kafka_client_kwargs
+from services.runtime import end_offsets, fetch_wait, logs, lost_records, metrics, table_store
+from services.runtime.settings import Settings, kafka_client_kwargs, ssl_context
 
 log = logging.getLogger(__name__)
 
@@ -59,7 +61,11 @@ def create_app(service: str, settings: Settings, **overrides: Any) -> faust.App:
         "web_port": settings.web_port,
         "web_bind": settings.web_bind,
         "web_host": settings.web_host,
+        "logging_config": logs.logging_config(service, settings.log_format, settings.log_level),
     }
+    credentials = broker_credentials(settings)
+    if credentials is not None:
+        conf["broker_credentials"] = credentials
     conf.update(overrides)
     end_offsets.install(kafka_client_kwargs(settings))
     table_store.register()
@@ -69,6 +75,22 @@ def create_app(service: str, settings: Settings, **overrides: Any) -> faust.App:
     register_health_views(app)
     register_lost_records_check(app)
     return app
+
+
+def broker_credentials(settings: Settings) -> faust.types.auth.CredentialsT | None:
+    """Faust's form of ``PAI_KAFKA_SECURITY_PROTOCOL`` and its SASL/TLS settings."""
+    context = ssl_context(settings)
+    if settings.kafka_security_protocol.startswith("SASL_"):
+        assert settings.kafka_sasl_password is not None  # checked by the settings
+        return faust.SASLCredentials(
+            username=settings.kafka_sasl_username,
+            password=settings.kafka_sasl_password.get_secret_value(),
+            mechanism=settings.kafka_sasl_mechanism,
+            ssl_context=context,
+        )
+    if context is not None:
+        return faust.SSLCredentials(context)
+    return None
 
 
 def per_person_table(app: faust.App, name: str, settings: Settings) -> Any:
@@ -116,6 +138,40 @@ def is_ready(app: faust.App) -> bool:
     """Partitions assigned and tables recovered: the group is stable and recovery is done."""
     recovery = app.tables.recovery  # type: ignore[attr-defined]
     return bool(recovery.completed.is_set() and not app.rebalancing and not recovery.in_recovery)
+
+
+def register_metrics_view(
+    app: faust.App,
+    service: str,
+    inputs: Iterable[str],
+    refresh: Callable[[], None] | None = None,
+) -> None:
+    """``GET /metrics``: :mod:`services.runtime.metrics` plus the service's own.
+
+    On each scrape: ``pai_ready`` as ``/health/ready`` says, the consumer lag of
+    the ``inputs`` partitions assigned here (Faust's fetched high watermark minus
+    the offset it last committed), then ``refresh()`` for the service's gauges.
+    """
+    topics = frozenset(inputs)
+
+    @app.page("/metrics")
+    class Metrics(View):
+        async def get(self, request: Request) -> Response:
+            metrics.READY.labels(service).set(1 if is_ready(app) else 0)
+            consumer = app.consumer
+            assigned = [tp for tp in consumer.assignment() if tp.topic in topics]
+            committed = consumer._committed_offset  # type: ignore[attr-defined]  # faust 0.15
+            metrics.set_consumer_lag(
+                service,
+                {(tp.topic, tp.partition): consumer.highwater(tp) for tp in assigned},
+                {(tp.topic, tp.partition): committed.get(tp) for tp in assigned},
+            )
+            if refresh is not None:
+                refresh()
+            # an aiohttp response of our own: Faust's helpers refuse a charset parameter
+            return web.Response(  # type: ignore[return-value]
+                body=metrics.exposition(), headers={"Content-Type": metrics.CONTENT_TYPE}
+            )
 
 
 def register_health_views(app: faust.App) -> None:

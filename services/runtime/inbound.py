@@ -28,10 +28,19 @@ class Inbound:
     key: bytes | None
     value: bytes | None
     headers: Sequence[tuple[str, bytes]] = ()
+    timestamp_s: float | None = None
+    """The record's Kafka timestamp in seconds since the epoch (metrics: event latency)."""
 
     @classmethod
     def of(cls, message: Any) -> Inbound:
-        """From an aiokafka ``ConsumerRecord`` or a Faust ``Message`` (same attribute names)."""
+        """From an aiokafka ``ConsumerRecord`` or a Faust ``Message`` (same attribute names).
+
+        Only the timestamp differs: milliseconds in aiokafka, seconds in Faust
+        (whose messages have a ``tp``).
+        """
+        timestamp = getattr(message, "timestamp", None)
+        if timestamp is not None and not hasattr(message, "tp"):
+            timestamp = timestamp / 1000
         return cls(
             message.topic,
             message.partition,
@@ -39,6 +48,7 @@ class Inbound:
             message.key,
             message.value,
             headers_of(message.headers),
+            timestamp,
         )
 
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaConnectionError, KafkaError
@@ -65,14 +66,17 @@ async def _wait(bootstrap: str, timeout_s: float) -> None:
 
 
 async def create_topics(
-    bootstrap: str,
+    client: Mapping[str, Any],
     partitions: int,
     replication_factor: int = 1,
     specs: Iterable[TopicSpec] = ALL_TOPICS,
 ) -> list[TopicResult]:
-    """Create the topics that do not exist yet; existing ones are left as they are."""
+    """Create the topics that do not exist yet; existing ones are left as they are.
+
+    ``client``: aiokafka connection arguments (``settings.kafka_client_kwargs``).
+    """
     specs = list(specs)
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    admin = AIOKafkaAdminClient(**client)
     await admin.start()
     try:
         response = await admin.create_topics(
@@ -89,9 +93,9 @@ async def create_topics(
         await admin.close()
 
 
-async def partition_counts(bootstrap: str) -> dict[str, int]:
+async def partition_counts(client: Mapping[str, Any]) -> dict[str, int]:
     """Partition count of every topic on the broker."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    admin = AIOKafkaAdminClient(**client)
     await admin.start()
     try:
         names = await admin.list_topics()

@@ -90,7 +90,7 @@ class LocalPipeline:
             except Exception as exc:
                 self.broker = None
                 raise PipelineError(f"the embedded broker did not start: {exc}") from exc
-        results = asyncio.run(create_topics(self.kafka, self.partitions))
+        results = asyncio.run(create_topics({"bootstrap_servers": self.kafka}, self.partitions))
         failed = [r for r in results if r.error]
         if failed:
             raise PipelineError(f"topics not created: {failed}")
@@ -103,6 +103,7 @@ class LocalPipeline:
             data = self.workdir / "data" / name
             data.mkdir(parents=True, exist_ok=True)
             env = {
+                "PAI_LOG_FORMAT": "text",  # for a person reading logs/; the environment may differ
                 **os.environ,
                 **self.env,
                 "PAI_KAFKA_BOOTSTRAP": self.kafka,

@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import re
 import socket
+import ssl
 from pathlib import Path
 from typing import Any, Literal
 
+from aiokafka.helpers import create_ssl_context
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -48,6 +50,20 @@ class Settings(BaseSettings):
     kafka_fetch_max_wait_ms: int = Field(
         50, ge=1, le=10_000, description="How long a fetch may wait at the broker for data"
     )
+    kafka_security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = Field(
+        "PLAINTEXT",
+        description="How clients talk to the brokers; SASL_SSL with SCRAM on a Strimzi cluster",
+    )
+    kafka_sasl_mechanism: Literal["SCRAM-SHA-512", "SCRAM-SHA-256", "PLAIN"] = "SCRAM-SHA-512"
+    kafka_sasl_username: str | None = Field(None, description="SASL user (the KafkaUser's name)")
+    kafka_sasl_password: SecretStr | None = Field(
+        None, description="SASL password (the Secret the Strimzi User Operator creates)"
+    )
+    kafka_ssl_cafile: Path | None = Field(
+        None,
+        description="PEM file of the CA that signed the brokers' certificates (Strimzi:"
+        " <cluster>-cluster-ca-cert, key ca.crt); the system's CAs when unset",
+    )
     partners_file: Path | None = Field(None, description="YAML file of OPS webhook partners")
     clock: Literal["system", "topic"] = "system"
     ruleset: Literal["seed", "no-profile"] = "seed"
@@ -81,6 +97,9 @@ class Settings(BaseSettings):
     data_dir: Path = Field(Path("var/data"), description="Local state (RocksDB tables)")
     admin_token: SecretStr | None = Field(None, description="Bearer token of operator views")
     log_level: Literal["debug", "info", "warn", "error"] = "info"
+    log_format: Literal["json", "text"] = Field(
+        "json", description="json: one object a line (services.runtime.logs); text: for people"
+    )
 
     @field_validator("kafka_bootstrap")
     @classmethod
@@ -97,6 +116,17 @@ class Settings(BaseSettings):
             raise ValueError(
                 "PAI_KAFKA_HEARTBEAT_INTERVAL_S must be below PAI_KAFKA_SESSION_TIMEOUT_S"
                 f" ({self.kafka_heartbeat_interval_s} >= {self.kafka_session_timeout_s})"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _sasl_has_credentials(self) -> Settings:
+        if self.kafka_security_protocol.startswith("SASL_") and not (
+            self.kafka_sasl_username and self.kafka_sasl_password
+        ):
+            raise ValueError(
+                f"PAI_KAFKA_SECURITY_PROTOCOL={self.kafka_security_protocol} needs"
+                " PAI_KAFKA_SASL_USERNAME and PAI_KAFKA_SASL_PASSWORD"
             )
         return self
 
@@ -120,9 +150,34 @@ class Settings(BaseSettings):
         return self.kafka_bootstrap.split(",")
 
 
-def kafka_client_kwargs(settings: Settings) -> dict[str, Any]:
-    """Connection arguments for aiokafka clients that services create beside Faust's own."""
-    return {"bootstrap_servers": settings.kafka_bootstrap}
+def ssl_context(settings: Settings) -> ssl.SSLContext | None:
+    """The TLS context for SSL and SASL_SSL (server certificates checked), else None."""
+    if settings.kafka_security_protocol not in ("SSL", "SASL_SSL"):
+        return None
+    cafile = str(settings.kafka_ssl_cafile) if settings.kafka_ssl_cafile else None
+    context: ssl.SSLContext = create_ssl_context(cafile=cafile)
+    return context
+
+
+def kafka_client_kwargs(settings: Settings, bootstrap: str | None = None) -> dict[str, Any]:
+    """Connection arguments of every aiokafka client (consumer, producer, admin).
+
+    ``bootstrap`` overrides ``PAI_KAFKA_BOOTSTRAP`` (the CLI's ``--bootstrap``);
+    security settings always come from the environment.
+    """
+    kwargs: dict[str, Any] = {
+        "bootstrap_servers": bootstrap or settings.kafka_bootstrap,
+        "security_protocol": settings.kafka_security_protocol,
+    }
+    context = ssl_context(settings)
+    if context is not None:
+        kwargs["ssl_context"] = context
+    if settings.kafka_security_protocol.startswith("SASL_"):
+        assert settings.kafka_sasl_password is not None  # checked by the settings
+        kwargs["sasl_mechanism"] = settings.kafka_sasl_mechanism
+        kwargs["sasl_plain_username"] = settings.kafka_sasl_username
+        kwargs["sasl_plain_password"] = settings.kafka_sasl_password.get_secret_value()
+    return kwargs
 
 
 def describe_errors(exc: ValidationError) -> str:

@@ -9,6 +9,7 @@ reads a topic once, up to the ends it has when called (for commands and reports)
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Mapping
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
@@ -17,7 +18,7 @@ from services.runtime.end_offsets import fetched_end_offsets
 
 
 async def read_whole_topic(
-    client_kwargs: dict[str, Any], topic: str
+    client_kwargs: Mapping[str, Any], topic: str
 ) -> tuple[AIOKafkaConsumer, list[TopicPartition]]:
     """A started consumer assigned every partition of ``topic`` at its beginning.
 
@@ -47,7 +48,7 @@ async def read_whole_topic(
 
 
 async def read_until_now(
-    client_kwargs: dict[str, Any], topic: str
+    client_kwargs: Mapping[str, Any], topic: str
 ) -> list[ConsumerRecord[bytes, bytes]]:
     """Every record of ``topic`` up to the partition ends it has now (Fetch high watermarks)."""
     consumer, tps = await read_whole_topic(client_kwargs, topic)

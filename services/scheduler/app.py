@@ -27,11 +27,12 @@ from typing import Any
 
 import faust
 
+from services.runtime import metrics
 from services.runtime.clock import TopicClock, clock_for, warsaw_date
 from services.runtime.clock_reader import follow_clock
 from services.runtime.codec import AvroCodec
-from services.runtime.deadletter import DeadLetter
-from services.runtime.faust_app import create_app, per_person_table
+from services.runtime.deadletter import DeadLetter, log_dead_letter
+from services.runtime.faust_app import create_app, per_person_table, register_metrics_view
 from services.runtime.identifiers import mask_pesel
 from services.runtime.inbound import Inbound, Rejected, dead_letter, read_person_event
 from services.runtime.operator_views import register_person_view
@@ -46,10 +47,17 @@ from services.runtime.topics import (
 from services.scheduler import calendar, domain, handling, outbound, stored
 from services.scheduler.domain import Config, Outgoing, Schedule
 from services.scheduler.editions import EditionsView
+from services.scheduler.metrics import EVENTS, PENDING_DEADLINES
 from services.scheduler.timers import Fired, Timers
 
 SERVICE = "scheduler"
 log = logging.getLogger(__name__)
+
+
+def count(events: list[Outgoing]) -> None:
+    """Metrics of events the broker acknowledged."""
+    for event in events:
+        EVENTS.labels(event.kind.value).inc()
 
 
 def config_from(settings: Settings) -> Config:
@@ -88,6 +96,12 @@ class SchedulerService:
         if isinstance(self.clock, TopicClock):
             self.app.task(self._follow_clock)
         self._register_views()
+        register_metrics_view(
+            self.app,
+            SERVICE,
+            (PARTICIPATION.name, INTEGRATION_ACTIVITIES.name, ELIGIBILITY_DECISIONS.name),
+            refresh=lambda: PENDING_DEADLINES.set(len(self.timers)),
+        )
 
     # -- time --------------------------------------------------------------------------------
     async def _follow_clock(self) -> None:
@@ -115,13 +129,16 @@ class SchedulerService:
         await self.editions.caught_up.wait()  # a referral is judged against every edition
         async for events in stream.take_events(1000, within=0.01):  # type: ignore[attr-defined]
             async with self._lock:
-                await self.handle_batch([Inbound.of(e.message) for e in events])
+                with metrics.PROCESSING.labels(SERVICE).time():
+                    await self.handle_batch([Inbound.of(e.message) for e in events])
             yield None
 
     async def handle_batch(self, records: list[Inbound]) -> None:
         schedules: dict[bytes, Schedule] = {}
         sends: list[Awaitable[Any]] = []
+        emitted: list[Outgoing] = []
         for record in records:
+            metrics.EVENTS_CONSUMED.labels(SERVICE, record.topic).inc()
             try:
                 decoded = read_person_event(
                     record, self.codecs[record.topic], self.settings.topic_partitions
@@ -138,20 +155,15 @@ class SchedulerService:
                 except handling.InvalidInput as exc:
                     raise Rejected(exc.reason, str(exc)) from exc
             except Rejected as rejected:
-                log.warning(
-                    "dead letter %s from %s[%d]@%d: %s",
-                    rejected.reason,
-                    record.topic,
-                    record.partition,
-                    record.offset,
-                    rejected,
-                )
                 sends.append(await self._send_dead_letter(dead_letter(SERVICE, record, rejected)))
                 continue
             schedules[record.key] = schedule
             for event in events:
                 sends.append(await self._send_event(record.key, schedule.person_id, event, now))
+            emitted.extend(events)
         await asyncio.gather(*sends)  # every effect acknowledged before the state is written
+        count(emitted)
+        metrics.observe_latency(SERVICE, (r.timestamp_s for r in records))
         for key, schedule in schedules.items():
             self.timers.settle(key, self.store(key, schedule))
 
@@ -163,6 +175,7 @@ class SchedulerService:
         return await self.app.producer.send(SCHEDULER_EVENTS.name, key, value, None, None, None)
 
     async def _send_dead_letter(self, letter: DeadLetter) -> Awaitable[Any]:
+        log_dead_letter(log, letter)
         return await self.app.producer.send(
             DLQ.name, letter.key, letter.value, None, None, letter.headers()
         )
@@ -196,7 +209,8 @@ class SchedulerService:
             if not fired:
                 return
             try:
-                await self._publish(fired, now)
+                with metrics.PROCESSING.labels(SERVICE).time():
+                    await self._publish(fired, now)
             except Exception:
                 self.timers.retry(fired, today)
                 raise
@@ -210,6 +224,7 @@ class SchedulerService:
             for event in item.events:
                 sends.append(await self._send_event(item.key, item.schedule.person_id, event, now))
         await asyncio.gather(*sends)
+        count([event for item in fired for event in item.events])
 
     # -- operator view -----------------------------------------------------------------------
     def view_of(self, schedule: Schedule) -> dict[str, Any]:

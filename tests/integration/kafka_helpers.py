@@ -15,7 +15,7 @@ async def private_topic(bootstrap: str, purpose: str, partitions: int = 4) -> st
     """A topic only this test uses."""
     name = f"test.{purpose}.{uuid.uuid4().hex[:8]}"
     spec = TopicSpec(name, None, "person_id", f"test topic: {purpose}")
-    [result] = await create_topics(bootstrap, partitions, specs=[spec])
+    [result] = await create_topics({"bootstrap_servers": bootstrap}, partitions, specs=[spec])
     assert result.created, result
     return name
 

@@ -40,7 +40,7 @@ def profile_event(n: int) -> tuple[bytes, bytes]:
 def test_every_contract_topic_exists_with_the_shared_partition_count(
     broker: EmbeddedBroker,
 ) -> None:
-    counts = asyncio.run(partition_counts(broker.bootstrap))
+    counts = asyncio.run(partition_counts({"bootstrap_servers": broker.bootstrap}))
     for spec in ALL_TOPICS:
         assert counts.get(spec.name) == PARTITIONS, spec.name
 

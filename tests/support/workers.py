@@ -29,7 +29,7 @@ def start_broker(log: Path, port: int | None = None) -> EmbeddedBroker:
     """An embedded broker with every contract topic; fails the test if either fails."""
     broker = EmbeddedBroker(port=port, log_file=log).start()
     try:
-        results = asyncio.run(create_topics(broker.bootstrap, PARTITIONS))
+        results = asyncio.run(create_topics({"bootstrap_servers": broker.bootstrap}, PARTITIONS))
         failed = [r for r in results if r.error]
         assert not failed, failed
     except BaseException:
