@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import orjson
 import pytest
 
 from services.runtime.broker import EmbeddedBroker
@@ -19,6 +20,7 @@ from services.runtime.processes import terminate
 from tests.integration.kafka_helpers import produce
 from tests.integration.service_helpers import dead_letters_from, decisions_for, wait_for
 from tests.support import events as ev
+from tests.support.metrics import by_label, metric, samples
 from tests.support.workers import TOKEN, WORKER_ENV, start_worker, wait_ready
 
 pytestmark = pytest.mark.integration
@@ -136,8 +138,37 @@ def test_one_worker_decides_on_change_expires_by_date_and_dead_letters_bad_input
         assert body["state"]["profile"] == "III"
         assert body["last_decision"]["reasons"] == ["NO_SOCIAL_ASSISTANCE"]
         assert worker.poll() is None, "the worker keeps going after bad input"
+
+        # what an operator sees on /metrics: the decisions and dead letters above, counted
+        assert by_label(port, "pai_eligibility_decisions_total", "outcome") == {
+            "eligible": 1,  # alice's benefits
+            "not_eligible": 6,
+        }
+        assert metric(port, "pai_eligibility_decisions_total", ruleset="seed") == 7
+        assert by_label(port, "pai_dead_letters_total", "reason") == {
+            "impossible-dates": 1,
+            "key-mismatch": 1,
+            "unknown-fingerprint": 1,
+        }
+        consumed = by_label(port, "pai_events_consumed_total", "topic")
+        assert consumed == {"pai.pup.profiles.v1": 5, "pai.ops.social-assistance.v1": 5}
+        assert metric(port, "pai_event_latency_seconds_count") == 10
+        assert metric(port, "pai_ready") == 1
+        lag_series = [s for s in samples(port) if s[0] == "pai_consumer_lag"]
+        assert len(lag_series) == 8  # 2 input topics x 4 partitions, all on this worker
+        wait_for(lambda: metric(port, "pai_consumer_lag") == 0, 30, "every offset committed")
     finally:
         terminate(worker, grace_s=15)
+
+    # the log: one JSON object a line; the dead letter names its record; no PESEL anywhere
+    lines = [orjson.loads(line) for line in log.read_text().splitlines() if line.strip()]
+    assert {line["service"] for line in lines} == {"eligibility"}
+    letter = next(x for x in lines if "unknown-fingerprint" in x["message"])
+    assert letter["level"] == "warning"
+    assert letter["topic"] == "pai.ops.social-assistance.v1"
+    assert isinstance(letter["partition"], int) and isinstance(letter["offset"], int)
+    assert letter["reason"] == "unknown-fingerprint"
+    assert alice not in log.read_text() and bob not in log.read_text()
 
 
 def test_two_workers_one_killed_midway_lose_no_decision_and_contradict_none(

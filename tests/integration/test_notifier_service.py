@@ -16,7 +16,6 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx
 import orjson
 import pytest
 import yaml
@@ -29,6 +28,7 @@ from services.runtime.topics import NOTIFIER_DLQ
 from tests.integration.kafka_helpers import produce
 from tests.integration.service_helpers import dead_letters_from, read_topic, wait_for
 from tests.support import events as ev
+from tests.support.metrics import metric, samples
 from tests.support.openapi import body_errors
 from tests.support.receiver import Behaviour, Receiver, delivered
 from tests.support.workers import start_worker, wait_ready
@@ -121,16 +121,6 @@ def verified(receiver: Receiver, path: str, ops: str) -> dict[str, Any]:
     }
 
 
-def metric(port: int, name: str, **labels: str) -> float:
-    """The sum of the samples of ``name`` with ``labels``, as /metrics shows them now."""
-    text = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=5).text
-    return sum(
-        float(line.rsplit(" ", 1)[1])
-        for line in text.splitlines()
-        if line.startswith(name + "{") and all(f'{k}="{v}"' in line for k, v in labels.items())
-    )
-
-
 def test_every_event_type_arrives_signed_and_as_documented(
     broker: EmbeddedBroker, receiver: Receiver, notifier: tuple[Any, int, Path]
 ) -> None:
@@ -216,6 +206,7 @@ def test_every_event_type_arrives_signed_and_as_documented(
 def test_a_failing_partner_gets_the_webhook_on_a_later_attempt_with_the_same_id(
     broker: EmbeddedBroker, receiver: Receiver, notifier: tuple[Any, int, Path]
 ) -> None:
+    port = notifier[1]
     receiver.behaviours["flaky"] = Behaviour(fail_first=2)
     record = ev.outbound("CycleStarted", ev.pesel_from(900_002), FLAKY)
     send(broker.bootstrap, "pai.scheduler.events.v1", [record])
@@ -227,6 +218,15 @@ def test_a_failing_partner_gets_the_webhook_on_a_later_attempt_with_the_same_id(
     assert len({verifier.verify(r.body, r.headers)["data"]["event_id"] for r in attempts}) == 1
     gaps = [b.at - a.at for a, b in itertools.pairwise(attempts)]
     assert all(gap >= 0.25 for gap in gaps), gaps  # the schedule's 0.3 s, not at once
+    # what an operator sees: two 5xx answers, then a delivery; retried from levels 1 and 2
+    attempts_seen = {
+        (labels["outcome"], labels["status_class"]): value
+        for name, labels, value in samples(port)
+        if name == "pai_notifier_attempts_total" and labels["partner"] == FLAKY
+    }
+    assert attempts_seen == {("http_error", "5xx"): 2, ("delivered", "2xx"): 1}
+    assert metric(port, "pai_notifier_webhooks_retried_total", partner=FLAKY, level="1") == 1
+    assert metric(port, "pai_notifier_webhooks_retried_total", partner=FLAKY, level="2") == 1
 
 
 def test_a_partner_down_past_the_schedule_gets_it_after_a_replay(
@@ -247,6 +247,9 @@ def test_a_partner_down_past_the_schedule_gets_it_after_a_replay(
         return None
 
     letter = wait_for(dead_lettered, 30, "the dead letter")
+    port = notifier[1]
+    assert metric(port, "pai_notifier_webhooks_dead_lettered_total", partner=DOWN) == 1
+    assert metric(port, "pai_notifier_attempts_total", partner=DOWN, outcome="http_error") == 4
     assert [(a["attempt"], a["status_code"], a["error"]) for a in letter["attempts"]] == [
         (n, 503, "HTTP 503") for n in (1, 2, 3, 4)
     ]
@@ -278,6 +281,8 @@ def test_a_hanging_partner_does_not_delay_another(
     steady = [ev.outbound("CycleStarted", ev.pesel_from(920_000 + n), STEADY) for n in range(40)]
     send(bs, "pai.scheduler.events.v1", stuck)
     time.sleep(0.5)  # the hanging partner's requests are out and waiting
+    lag = lambda: metric(port, "pai_consumer_lag", topic="pai.scheduler.events.v1")  # noqa: E731
+    assert lag() > 0, "hanging deliveries hold their offsets back: the lag shows them"
     started = time.monotonic()
     send(bs, "pai.scheduler.events.v1", steady)
     ids = {event_id_of(r) for r in steady}
@@ -295,6 +300,11 @@ def test_a_hanging_partner_does_not_delay_another(
         "the hanging partner marked unhealthy",
     )
     assert metric(port, "pai_notifier_partner_healthy", partner=STEADY) == 1
+    # every stuck webhook is retried or dead-lettered in the end: nothing left behind
+    wait_for(lambda: lag() == 0, 60, "the notifier's lag back to 0")
+    assert metric(port, "pai_notifier_webhooks_retried_total", partner=HANGING) > 0
+    backlog = lambda: metric(port, "pai_notifier_retry_backlog")  # noqa: E731
+    wait_for(lambda: backlog() == 0, 60, "the retry topics emptied (retried, dead-lettered)")
 
 
 def test_a_worker_killed_mid_delivery_loses_no_webhook(

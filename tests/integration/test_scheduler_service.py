@@ -10,7 +10,7 @@ import re
 import signal
 import subprocess
 import time
-from collections import defaultdict
+from collections import Counter, defaultdict
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +23,7 @@ from services.runtime.processes import terminate
 from tests.integration.kafka_helpers import produce
 from tests.integration.service_helpers import dead_letters_from, read_topic, wait_for
 from tests.support import events as ev
+from tests.support.metrics import by_label, metric
 from tests.support.workers import TOKEN, WORKER_ENV, start_worker, wait_ready
 
 pytestmark = pytest.mark.integration
@@ -274,6 +275,11 @@ def test_three_cycles_one_ended_early_then_a_capped_fourth_and_a_rejected_fifth(
         ]
         assert view["pending_deadlines"] == []
         assert anna not in log.read_text()  # PESEL masked in logs
+        # /metrics counts what the topic holds, kind by kind; anna has no deadline left
+        kinds = Counter(e["type"] for e in events)
+        assert by_label(port, "pai_scheduler_events_total", "kind") == kinds
+        assert kinds["ProfileReviewOverdue"] == 1 and kinds["CycleStarted"] == 4
+        assert metric(port, "pai_scheduler_pending_deadlines") == 0
     finally:
         terminate(worker)
 

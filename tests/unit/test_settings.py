@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
-import pytest
+import asyncio
+import ssl
 
-from services.runtime.settings import SettingsError, load_settings
+import certifi
+import pytest
+from aiokafka import AIOKafkaProducer
+from faust.transport.drivers.aiokafka import credentials_to_aiokafka_auth
+
+from services.runtime.faust_app import broker_credentials
+from services.runtime.settings import SettingsError, kafka_client_kwargs, load_settings
 
 
 @pytest.fixture(autouse=True)
@@ -55,3 +62,57 @@ def test_heartbeat_must_be_below_session_timeout(monkeypatch: pytest.MonkeyPatch
     monkeypatch.setenv("PAI_KAFKA_HEARTBEAT_INTERVAL_S", "3")
     with pytest.raises(SettingsError, match="PAI_KAFKA_HEARTBEAT_INTERVAL_S must be below"):
         load_settings()
+
+
+def test_sasl_ssl_reaches_every_kafka_client(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A Strimzi cluster's settings: SCRAM over TLS with the cluster CA, for aiokafka and Faust."""
+    monkeypatch.setenv("PAI_KAFKA_BOOTSTRAP", "pai-kafka-bootstrap:9093")
+    monkeypatch.setenv("PAI_KAFKA_SECURITY_PROTOCOL", "SASL_SSL")
+    monkeypatch.setenv("PAI_KAFKA_SASL_USERNAME", "pai-eligibility")
+    monkeypatch.setenv("PAI_KAFKA_SASL_PASSWORD", "scram-password")
+    monkeypatch.setenv("PAI_KAFKA_SSL_CAFILE", certifi.where())  # any real PEM bundle
+    settings = load_settings()
+    assert "scram-password" not in repr(settings)
+
+    kwargs = kafka_client_kwargs(settings)
+    assert kwargs["security_protocol"] == "SASL_SSL"
+    assert kwargs["sasl_mechanism"] == "SCRAM-SHA-512"
+    assert kwargs["sasl_plain_username"] == "pai-eligibility"
+    assert kwargs["sasl_plain_password"] == "scram-password"
+    assert isinstance(kwargs["ssl_context"], ssl.SSLContext)
+    assert kwargs["ssl_context"].verify_mode == ssl.CERT_REQUIRED
+    assert kafka_client_kwargs(settings, "other:9093")["bootstrap_servers"] == "other:9093"
+
+    async def construct() -> None:  # aiokafka checks protocol, mechanism and context together
+        await AIOKafkaProducer(**kwargs).stop()  # never started: nothing to connect
+
+    asyncio.run(construct())
+
+    faust_auth = credentials_to_aiokafka_auth(broker_credentials(settings))
+    assert faust_auth["security_protocol"] == "SASL_SSL"
+    assert faust_auth["sasl_mechanism"] == "SCRAM-SHA-512"
+    assert faust_auth["sasl_plain_username"] == "pai-eligibility"
+    assert faust_auth["ssl_context"] is not None
+
+
+def test_plaintext_adds_no_credentials() -> None:
+    settings = load_settings()
+    assert kafka_client_kwargs(settings) == {
+        "bootstrap_servers": "127.0.0.1:9092",
+        "security_protocol": "PLAINTEXT",
+    }
+    assert broker_credentials(settings) is None
+
+
+def test_sasl_without_a_user_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PAI_KAFKA_SECURITY_PROTOCOL", "SASL_SSL")
+    monkeypatch.setenv("PAI_KAFKA_SASL_USERNAME", "pai-scheduler")
+    with pytest.raises(SettingsError, match="PAI_KAFKA_SASL_PASSWORD"):
+        load_settings()
+
+
+def test_a_missing_ca_file_stops_start_up(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PAI_KAFKA_SECURITY_PROTOCOL", "SSL")
+    monkeypatch.setenv("PAI_KAFKA_SSL_CAFILE", "/nonexistent/ca.crt")
+    with pytest.raises(FileNotFoundError):
+        kafka_client_kwargs(load_settings())
