@@ -21,6 +21,7 @@ from services.runtime.local_pipeline import LocalPipeline
 from tests.integration.kafka_helpers import produce
 from tests.integration.service_helpers import read_topic, wait_for
 from tests.support import events as ev
+from tests.support.metrics import exported_families, metric, registry_series
 from tests.support.openapi import body_errors
 from tests.support.receiver import Receiver, delivered, loopback_partner, write_partners
 from tests.support.workers import WORKER_ENV
@@ -166,3 +167,15 @@ def test_a_scripted_year_reaches_the_ops_as_every_webhook_type(
     for service in services.services:
         text = service.log.read_text()
         assert anna not in text and ben not in text, service.log
+
+    # each running service exports the metrics the dashboard and the alerts are built on
+    ports = {service.name: service.port for service in services.services}
+    families = {name: exported_families(port) for name, port in ports.items()}
+    assert set().union(*families.values()) == set(registry_series().values())
+    for name, exported in families.items():
+        assert {"pai_events_consumed", "pai_consumer_lag", "pai_ready"} <= exported, name
+    assert "pai_eligibility_decisions" in families["eligibility"]
+    assert "pai_scheduler_events" in families["scheduler"]
+    delivered_attempts = metric(ports["notifier"], "pai_notifier_attempts_total", partner=OPS)
+    assert delivered_attempts == len(received)  # the receiver never failed: one attempt each
+    assert metric(ports["scheduler"], "pai_scheduler_events_total", kind="CycleStarted") >= 3

@@ -32,3 +32,28 @@ def by_label(port: int, name: str, label: str) -> dict[str, float]:
         if sample == name and label in have:
             found[have[label]] = found.get(have[label], 0.0) + value
     return found
+
+
+def registry_series() -> dict[str, str]:
+    """Every series name the services can export, mapped to its metric family.
+
+    Counters are exported as ``<family>_total``, histograms as ``_bucket``, ``_sum``
+    and ``_count``; the three services' modules share one registry.
+    """
+    import services.eligibility.metrics
+    import services.notifier.metrics
+    import services.scheduler.metrics  # noqa: F401  (they register their metrics)
+    from services.runtime.metrics import REGISTRY
+
+    suffixes = {"counter": ("_total",), "histogram": ("_bucket", "_sum", "_count")}
+    return {
+        family.name + suffix: family.name
+        for family in REGISTRY.collect()
+        for suffix in suffixes.get(family.type, ("",))
+    }
+
+
+def exported_families(port: int) -> set[str]:
+    """The metric families a running worker declares (its ``# TYPE`` lines)."""
+    text = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=5).text
+    return {family.name for family in text_string_to_metric_families(text)}
