@@ -22,11 +22,14 @@ from services.notifier import partners, replay
 from services.runtime import event_files
 from services.runtime.broker import BrokerError, EmbeddedBroker
 from services.runtime.contract_checks import check_store
+from services.runtime.deadletter import read_error_headers
 from services.runtime.kafka_admin import create_topics, partition_counts
+from services.runtime.logs import mask_personal
 from services.runtime.processes import sigterm_like_ctrl_c
 from services.runtime.schemas import SchemaStore
 from services.runtime.settings import kafka_client_kwargs, load_settings
-from services.runtime.topics import ALL_TOPICS
+from services.runtime.topic_reader import read_until_now
+from services.runtime.topics import ALL_TOPICS, DLQ
 
 
 def _print_topic_results(client: dict[str, Any], partitions: int, replication: int) -> int:
@@ -133,6 +136,30 @@ def cmd_dlq_replay(args: argparse.Namespace) -> int:
         )
     verb = "would replay" if args.dry_run else "replayed"
     print(f"{verb} {len(chosen)} webhook(s) from pai.notifier.dlq.v1")
+    return 0
+
+
+def cmd_dlq_list(args: argparse.Namespace) -> int:
+    client = kafka_client_kwargs(load_settings(), args.bootstrap)
+    shown = 0
+    for record in asyncio.run(read_until_now(client, DLQ.name)):
+        error = read_error_headers(list(record.headers))
+        if any(
+            wanted is not None and error.get(header) != wanted
+            for header, wanted in (
+                ("reason", args.reason),
+                ("topic", args.topic),
+                ("connector.name", args.service),
+            )
+        ):
+            continue
+        shown += 1
+        where = f"{error.get('topic')}[{error.get('partition')}]@{error.get('offset')}"
+        print(
+            f"  {where:40} {error.get('reason', '-'):22} {error.get('connector.name', '-'):12}"
+            f" {mask_personal(error.get('exception.message', ''))}"
+        )
+    print(f"{shown} dead letter(s) on {DLQ.name}")
     return 0
 
 
@@ -254,7 +281,7 @@ def build_parser() -> argparse.ArgumentParser:
     send.add_argument("--check", action="store_true", help="check the file, send nothing")
     send.set_defaults(func=cmd_send)
 
-    dlq = sub.add_parser("dlq", help="the notifier's dead-lettered webhooks")
+    dlq = sub.add_parser("dlq", help="dead letters: list the inbound ones, replay webhooks")
     dlq_sub = dlq.add_subparsers(dest="dlq_command", required=True)
     rep = dlq_sub.add_parser(
         "replay",
@@ -273,6 +300,20 @@ def build_parser() -> argparse.ArgumentParser:
     rep.add_argument("--until", type=_instant, help="dead-lettered before (ISO 8601)")
     rep.add_argument("--dry-run", action="store_true", help="list what would be replayed")
     rep.set_defaults(func=cmd_dlq_replay)
+    listing_dlq = dlq_sub.add_parser(
+        "list",
+        help="show the input records the services dead-lettered (pai.dlq.v1)",
+        description="Read pai.dlq.v1 and print, for each dead letter, where the record came"
+        " from (topic[partition]@offset), the reason, the service and what is wrong. These"
+        " need the producer to fix the record; `pai dlq replay` is for webhooks only.",
+    )
+    listing_dlq.add_argument("--bootstrap", help="host:port (PAI_KAFKA_BOOTSTRAP)")
+    listing_dlq.add_argument("--reason", help="only this reason, e.g. invalid-pesel")
+    listing_dlq.add_argument("--topic", help="only records from this topic")
+    listing_dlq.add_argument(
+        "--service", choices=["eligibility", "scheduler", "notifier"], help="only this service's"
+    )
+    listing_dlq.set_defaults(func=cmd_dlq_list)
 
     rec = sub.add_parser(
         "receiver",

@@ -31,6 +31,24 @@ async def produce(bootstrap: str, topic: str, records: list[tuple[bytes, bytes]]
         await producer.stop()
 
 
+async def produce_with_headers(
+    bootstrap: str,
+    topic: str,
+    records: list[tuple[bytes | None, bytes | None, list[tuple[str, bytes]]]],
+) -> None:
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all")
+    await producer.start()
+    try:
+        batch = [
+            await producer.send(topic, value=value, key=key, headers=headers)
+            for key, value, headers in records
+        ]
+        for future in batch:
+            await future
+    finally:
+        await producer.stop()
+
+
 async def consume_all(
     bootstrap: str, topic: str, expected: int, group: str | None = None, timeout_s: float = 30
 ) -> list[ConsumerRecord[bytes, bytes]]:
