@@ -36,6 +36,7 @@ from services.runtime.deadletter import DeadLetter, log_dead_letter
 from services.runtime.due_index import DueIndex
 from services.runtime.faust_app import create_app, per_person_table, register_metrics_view
 from services.runtime.inbound import Inbound, Rejected, dead_letter, read_person_event
+from services.runtime.logs import where
 from services.runtime.operator_views import register_person_view
 from services.runtime.partitioning import expected_partition
 from services.runtime.settings import Settings, kafka_client_kwargs
@@ -199,6 +200,12 @@ class EligibilityService:
             )
             states[record.key] = state
             if decision is not None:
+                log.debug(
+                    "decision %s after %s",
+                    state.last_decision_id,
+                    decoded.type,
+                    extra=where(record.topic, record.partition, record.offset, fields["event_id"]),
+                )
                 sends.append(await self._send_decision(record.key, decision.value))
                 decided.append(decision)
         await asyncio.gather(*sends)  # every effect acknowledged before the state is written

@@ -35,6 +35,7 @@ from services.runtime.deadletter import DeadLetter, log_dead_letter
 from services.runtime.faust_app import create_app, per_person_table, register_metrics_view
 from services.runtime.identifiers import mask_pesel
 from services.runtime.inbound import Inbound, Rejected, dead_letter, read_person_event
+from services.runtime.logs import where
 from services.runtime.operator_views import register_person_view
 from services.runtime.settings import Settings, kafka_client_kwargs
 from services.runtime.topics import (
@@ -171,7 +172,13 @@ class SchedulerService:
         self, key: bytes, person_id: str, event: Outgoing, now: dt.datetime
     ) -> Awaitable[Any]:
         value = outbound.encode(person_id, event, now)
-        log.debug("%s %s for %s", event.kind.value, event.event_id, mask_pesel(person_id))
+        log.debug(
+            "%s %s for %s",
+            event.kind.value,
+            event.event_id,
+            mask_pesel(person_id),
+            extra=where(SCHEDULER_EVENTS.name, event_id=event.event_id),
+        )
         return await self.app.producer.send(SCHEDULER_EVENTS.name, key, value, None, None, None)
 
     async def _send_dead_letter(self, letter: DeadLetter) -> Awaitable[Any]:
