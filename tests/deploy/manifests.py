@@ -6,7 +6,8 @@ binary it fails (never skips) and says how to get it. ``promql_exprs()`` is ever
 expression of the Grafana dashboard and of the PrometheusRule, and ``metric_names`` the
 metric names one of them reads, for tests that compare them with what the services export.
 ``matches`` applies a Kubernetes label selector; ``secret_references`` lists the Secrets a
-pod spec names.
+pod spec names. ``workload(objects, service)`` is a service's StatefulSet or Deployment
+(WORKLOAD_KINDS) and ``pod_specs`` walks the pod templates of both kinds.
 """
 
 from __future__ import annotations
@@ -38,6 +39,14 @@ KUBERNETES_VERSION = "1.33.0"
 OVERLAYS = ("dev", "prod")
 NAMESPACES = {"dev": "pai-dev", "prod": "pai"}
 SERVICES = ("eligibility", "scheduler", "notifier")
+# The Faust services keep their tables in RocksDB on a volume of their own: StatefulSets.
+# The notifier keeps no state: a Deployment.
+WORKLOAD_KINDS = {
+    "eligibility": "StatefulSet",
+    "scheduler": "StatefulSet",
+    "notifier": "Deployment",
+}
+STATEFUL_SERVICES = tuple(s for s in SERVICES if WORKLOAD_KINDS[s] == "StatefulSet")
 
 Manifest = dict[str, Any]
 
@@ -95,10 +104,20 @@ def config_map(objects: list[Manifest], name: str) -> Manifest:
     return found[0]
 
 
+def workloads(objects: list[Manifest]) -> list[Manifest]:
+    """Every object that runs pods: the Deployments and the StatefulSets."""
+    return [o for o in objects if o["kind"] in ("Deployment", "StatefulSet")]
+
+
+def workload(objects: list[Manifest], service: str) -> Manifest:
+    """The workload of ``service`` (e.g. ``eligibility``), of the kind WORKLOAD_KINDS says."""
+    return named(objects, WORKLOAD_KINDS[service], f"pai-{service}")
+
+
 def pod_specs(objects: list[Manifest]) -> Iterator[tuple[str, Manifest]]:
-    """(Deployment name, pod spec) of every Deployment."""
-    for deployment in of_kind(objects, "Deployment"):
-        yield deployment["metadata"]["name"], deployment["spec"]["template"]["spec"]
+    """(workload name, pod spec) of every Deployment and StatefulSet."""
+    for found in workloads(objects):
+        yield found["metadata"]["name"], found["spec"]["template"]["spec"]
 
 
 def yaml_documents(path: Path) -> list[Any]:

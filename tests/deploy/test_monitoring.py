@@ -21,12 +21,13 @@ from tests.deploy.manifests import (
     dashboard,
     dashboard_exprs,
     dashboard_panels,
+    matches,
     metric_names,
-    named,
     of_kind,
     promql_exprs,
     render,
     rule_exprs,
+    workload,
 )
 
 COUNTERS = {
@@ -75,20 +76,26 @@ def test_the_service_monitor_scrapes_the_three_services(overlay: str) -> None:
     assert (endpoint["port"], endpoint["path"]) == ("http", "/metrics")
     assert endpoint["honorLabels"] is True  # keeps the services' own "service" label
     assert spec["jobLabel"] == "app.kubernetes.io/name"
-    (expression,) = spec["selector"]["matchExpressions"]
-    assert expression["key"] == spec["jobLabel"] and expression["operator"] == "In"
-    selected = [
-        s
-        for s in of_kind(objects, "Service")
-        if s["metadata"]["labels"].get(expression["key"]) in expression["values"]
-    ]
+    expressions = spec["selector"]["matchExpressions"]
+    (expression,) = [e for e in expressions if e["key"] == spec["jobLabel"]]
+    assert expression["operator"] == "In"
+    services = of_kind(objects, "Service")
+    selected = [s for s in services if matches(spec["selector"], s["metadata"]["labels"])]
+    # Exactly the three ClusterIP Services: the StatefulSets' headless Services select the
+    # same pods, so selecting them too would scrape every pod twice.
+    not_headless = [s for s in services if s["spec"].get("clusterIP") != "None"]
+    assert len(not_headless) < len(services), "no headless Service to leave out"
+    assert sorted(s["metadata"]["name"] for s in selected) == sorted(
+        s["metadata"]["name"] for s in not_headless
+    )
     assert sorted(s["metadata"]["name"] for s in selected) == sorted(f"pai-{n}" for n in SERVICES)
     for service in selected:
         job = service["metadata"]["labels"][spec["jobLabel"]]
         assert job == service["metadata"]["name"]
+        assert service["spec"]["type"] == "ClusterIP", job
         assert any(p["name"] == "http" and p["port"] == 6066 for p in service["spec"]["ports"])
-        pods = named(objects, "Deployment", job)["spec"]["template"]["metadata"]["labels"]
-        assert service["spec"]["selector"].items() <= pods.items(), job
+        pods = workload(objects, job.removeprefix("pai-"))["spec"]["template"]["metadata"]
+        assert service["spec"]["selector"].items() <= pods["labels"].items(), job
 
 
 def test_every_alert_has_severity_summary_description_and_runbook() -> None:

@@ -9,7 +9,16 @@ from typing import Any
 
 import pytest
 
-from tests.deploy.manifests import OVERLAYS, SERVICES, Manifest, matches, named, of_kind, render
+from tests.deploy.manifests import (
+    OVERLAYS,
+    SERVICES,
+    Manifest,
+    matches,
+    named,
+    of_kind,
+    render,
+    workload,
+)
 
 PRIVATE = {"10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "169.254.0.0/16", "100.64.0.0/10"}
 # Labels Strimzi puts on a broker pod of cluster "pai" (it copies part-of from the Kafka).
@@ -22,9 +31,7 @@ KAFKA_POD = {
 
 
 def pod_labels(objects: list[Manifest], service: str) -> dict[str, str]:
-    labels: dict[str, str] = named(objects, "Deployment", f"pai-{service}")["spec"]["template"][
-        "metadata"
-    ]["labels"]
+    labels: dict[str, str] = workload(objects, service)["spec"]["template"]["metadata"]["labels"]
     return labels
 
 

@@ -8,11 +8,14 @@ from tests.deploy.manifests import (
     NAMESPACES,
     OVERLAYS,
     SERVICES,
+    WORKLOAD_KINDS,
     config_map,
     named,
     of_kind,
     pod_specs,
     render,
+    workload,
+    workloads,
 )
 
 IMAGE = "ghcr.io/pai-project/pai-services"
@@ -22,6 +25,25 @@ WORKERS = {
     "prod": {"eligibility": 3, "scheduler": 3, "notifier": 2},
 }
 KAFKA_NODES = {"dev": 1, "prod": 3}
+# The base's requests and limits per service, and the smaller ones dev patches in for all.
+RESOURCES = {
+    "eligibility": {
+        "requests": {"cpu": "250m", "memory": "512Mi"},
+        "limits": {"cpu": "1", "memory": "1Gi"},
+    },
+    "scheduler": {
+        "requests": {"cpu": "250m", "memory": "512Mi"},
+        "limits": {"cpu": "1", "memory": "1Gi"},
+    },
+    "notifier": {
+        "requests": {"cpu": "250m", "memory": "256Mi"},
+        "limits": {"cpu": "1", "memory": "512Mi"},
+    },
+}
+DEV_RESOURCES = {
+    "requests": {"cpu": "50m", "memory": "256Mi"},
+    "limits": {"cpu": "500m", "memory": "512Mi"},
+}
 
 
 @pytest.mark.parametrize("overlay", OVERLAYS)
@@ -39,8 +61,8 @@ def test_every_object_is_in_the_overlays_namespace(overlay: str) -> None:
 @pytest.mark.parametrize("overlay", OVERLAYS)
 def test_each_service_runs_its_command_from_the_tagged_image(overlay: str) -> None:
     objects = render(overlay)
-    assert {d["metadata"]["name"] for d in of_kind(objects, "Deployment")} == {
-        f"pai-{s}" for s in SERVICES
+    assert {(w["kind"], w["metadata"]["name"]) for w in workloads(objects)} == {
+        (WORKLOAD_KINDS[s], f"pai-{s}") for s in SERVICES
     }
     for name, spec in pod_specs(objects):
         (container,) = spec["containers"]
@@ -54,9 +76,19 @@ def test_replicas_stay_within_the_partition_count(overlay: str) -> None:
     objects = render(overlay)
     partitions = int(config_map(objects, "pai-settings")["data"]["PAI_TOPIC_PARTITIONS"])
     for service, count in WORKERS[overlay].items():
-        replicas = named(objects, "Deployment", f"pai-{service}")["spec"]["replicas"]
+        replicas = workload(objects, service)["spec"]["replicas"]
         assert replicas == count, service
         assert replicas <= partitions, service
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_resources_are_the_bases_and_dev_shrinks_every_workload(overlay: str) -> None:
+    """Dev's patch selects by kind: it must reach the StatefulSets as well as the Deployment."""
+    objects = render(overlay)
+    for service in SERVICES:
+        (container,) = workload(objects, service)["spec"]["template"]["spec"]["containers"]
+        expected = DEV_RESOURCES if overlay == "dev" else RESOURCES[service]
+        assert container["resources"] == expected, service
 
 
 @pytest.mark.parametrize("overlay", OVERLAYS)

@@ -27,6 +27,7 @@ CORE_KINDS = {
     "PodDisruptionBudget",
     "Service",
     "ServiceAccount",
+    "StatefulSet",
 }
 CUSTOM_KINDS = {
     "Kafka",

@@ -24,6 +24,7 @@ from tests.deploy.manifests import (
     pod_specs,
     render,
     secret_references,
+    workloads,
     yaml_documents,
 )
 
@@ -51,6 +52,8 @@ def test_pods_run_as_the_image_user_without_privileges(overlay: str) -> None:
         pod = spec["securityContext"]
         assert pod["runAsNonRoot"] is True, name
         assert (pod["runAsUser"], pod["runAsGroup"]) == (UID, UID), name
+        # The volumes (the StatefulSets' claims above all) are group-writable for the user.
+        assert pod["fsGroup"] == UID, name
         assert pod["seccompProfile"]["type"] == "RuntimeDefault", name
         assert spec["automountServiceAccountToken"] is False, name
         assert spec["enableServiceLinks"] is False, name  # no PAI_<SERVICE>_PORT variables
@@ -90,14 +93,26 @@ def test_containers_have_resources_and_the_three_probes(overlay: str) -> None:
 
 @pytest.mark.parametrize("overlay", OVERLAYS)
 def test_only_volumes_are_written(overlay: str) -> None:
-    """With a read-only root, PAI_DATA_DIR and /tmp must be emptyDir volumes."""
-    for name, spec in pod_specs(render(overlay)):
+    """With a read-only root, PAI_DATA_DIR and /tmp must be writable volumes: /tmp an
+    emptyDir everywhere; PAI_DATA_DIR the claim "data" of a StatefulSet's
+    volumeClaimTemplates (the Faust services' RocksDB), else an emptyDir (the notifier)."""
+    found = workloads(render(overlay))
+    assert {w["kind"] for w in found} == {"Deployment", "StatefulSet"}
+    for workload in found:
+        name, spec = workload["metadata"]["name"], workload["spec"]["template"]["spec"]
         (container,) = spec["containers"]
         volumes = {v["name"]: v for v in spec["volumes"]}
+        claims = {c["metadata"]["name"] for c in workload["spec"].get("volumeClaimTemplates", [])}
         mounts = {m["mountPath"]: m for m in container["volumeMounts"]}
         for path in ("/var/lib/pai", "/tmp"):
-            assert "emptyDir" in volumes[mounts[path]["name"]], (name, path)
             assert not mounts[path].get("readOnly", False), (name, path)
+        assert "emptyDir" in volumes[mounts["/tmp"]["name"]], name
+        data = mounts["/var/lib/pai"]["name"]
+        if workload["kind"] == "StatefulSet":
+            # A pod volume of the same name would be dropped for the claim: none at all.
+            assert claims == {data} and data not in volumes, name
+        else:
+            assert not claims and "emptyDir" in volumes[data], name
         ca = volumes[mounts["/etc/pai/kafka-ca"]["name"]]["secret"]
         assert ca["secretName"] == "pai-cluster-ca-cert", name
         assert [item["key"] for item in ca["items"]] == ["ca.crt"], name

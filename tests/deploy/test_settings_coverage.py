@@ -24,8 +24,8 @@ from tests.deploy.manifests import (
     SERVICES,
     compose,
     config_map,
-    named,
     render,
+    workload,
 )
 
 LITERAL = re.compile(r"\bPAI_[A-Z0-9_]+\b")
@@ -62,7 +62,7 @@ def expected() -> set[str]:
 
 def kubernetes_variables(overlay: str, service: str) -> set[str]:
     objects = render(overlay)
-    spec = named(objects, "Deployment", f"pai-{service}")["spec"]["template"]["spec"]
+    spec = workload(objects, service)["spec"]["template"]["spec"]
     (container,) = spec["containers"]
     names = {variable["name"] for variable in container.get("env", [])}
     for source in container.get("envFrom", []):
