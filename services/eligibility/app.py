@@ -19,6 +19,7 @@ import asyncio
 import datetime as dt
 import logging
 import uuid
+from collections import Counter
 from collections.abc import Awaitable
 from dataclasses import dataclass
 from typing import Any
@@ -169,8 +170,9 @@ class EligibilityService:
         states: dict[bytes, rules.PersonState] = {}
         sends: list[Awaitable[Any]] = []
         decided: list[Decision] = []
+        for topic, n in Counter(record.topic for record in records).items():
+            metrics.EVENTS_CONSUMED.labels(SERVICE, topic).inc(n)
         for record in records:
-            metrics.EVENTS_CONSUMED.labels(SERVICE, record.topic).inc()
             try:
                 decoded = read_person_event(
                     record, self.codecs[record.topic], self.settings.topic_partitions
@@ -200,12 +202,15 @@ class EligibilityService:
             )
             states[record.key] = state
             if decision is not None:
-                log.debug(
-                    "decision %s after %s",
-                    state.last_decision_id,
-                    decoded.type,
-                    extra=where(record.topic, record.partition, record.offset, fields["event_id"]),
-                )
+                if log.isEnabledFor(logging.DEBUG):  # no record built per decision otherwise
+                    log.debug(
+                        "decision %s after %s",
+                        state.last_decision_id,
+                        decoded.type,
+                        extra=where(
+                            record.topic, record.partition, record.offset, fields["event_id"]
+                        ),
+                    )
                 sends.append(await self._send_decision(record.key, decision.value))
                 decided.append(decision)
         await asyncio.gather(*sends)  # every effect acknowledged before the state is written

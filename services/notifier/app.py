@@ -81,7 +81,7 @@ class NotifierService:
         for ops in self.channels:
             metrics.HEALTHY.labels(ops).set(1)
         self.tracker = OffsetTracker[TopicPartition]()
-        self.committed: dict[TopicPartition, int] = {}  # what this worker last committed
+        self.committed: dict[TopicPartition, int] = {}  # the group's offsets, as last known
         self.consumer: AIOKafkaConsumer | None = None
         self.producer: AIOKafkaProducer | None = None
         self.tasks: set[asyncio.Task[None]] = set()
@@ -369,11 +369,10 @@ class NotifierService:
         highwaters = {(tp.topic, tp.partition): consumer.highwater(tp) for tp in assigned}
         committed: dict[tuple[str, int], int | None] = {}
         for tp in assigned:
-            known = self.committed.get(tp)
-            if known is None:
+            if tp not in self.committed:  # asked once per assignment: a broker round trip
                 with contextlib.suppress(KafkaError):
-                    known = await consumer.committed(tp)
-            committed[(tp.topic, tp.partition)] = known
+                    self.committed[tp] = await consumer.committed(tp) or 0
+            committed[(tp.topic, tp.partition)] = self.committed.get(tp)
         lags = common_metrics.set_consumer_lag(SERVICE, highwaters, committed)
         for level, topic in enumerate(self.retry_topics, start=1):
             backlog = sum(lag for (t, _), lag in lags.items() if t == topic)

@@ -71,7 +71,6 @@ def create_app(service: str, settings: Settings, **overrides: Any) -> faust.App:
     table_store.register()
     fetch_wait.install(settings.kafka_fetch_max_wait_ms)
     app = faust.App(f"pai-{service}", **conf)
-    quiet_library_debug_logs()
     register_health_views(app)
     register_lost_records_check(app)
     return app
@@ -119,19 +118,6 @@ def register_lost_records_check(app: faust.App) -> None:
             log.debug("lost-records check skipped: %r", exc)
 
     app.timer(interval=lost_records.CHECK_EVERY_S)(rewind_lost)
-
-
-def quiet_library_debug_logs() -> None:
-    """Keep aiokafka and Faust from building debug records nobody reads.
-
-    Faust's terminal spinner leaves debug records enabled below a WARN root
-    logger; aiokafka then formats a record for every produced message (9% of an
-    eligibility worker's time, measured with py-spy).
-    """
-    for name in ("aiokafka", "faust", "mode"):
-        logger = logging.getLogger(name)
-        if logger.level == logging.NOTSET or logger.level < logging.INFO:
-            logger.setLevel(logging.INFO)
 
 
 def is_ready(app: faust.App) -> bool:

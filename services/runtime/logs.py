@@ -106,7 +106,9 @@ def logging_config(service: str, log_format: str, level: str) -> dict[str, Any]:
             }
         },
         "root": {"level": number, "handlers": ["default"]},
-        # libraries at INFO at most: aiokafka formats a debug record per produced message
+        # libraries at INFO at most, whatever the root level: below a WARN root Faust's
+        # spinner left debug records enabled, and aiokafka built one per produced message
+        # (9% of an eligibility worker's time, measured with py-spy)
         "loggers": {
             name: {"level": max(number, logging.INFO)}
             for name in ("aiokafka", "kafka", "faust", "mode")

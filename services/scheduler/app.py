@@ -22,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
+from collections import Counter
 from collections.abc import Awaitable
 from typing import Any
 
@@ -138,8 +139,9 @@ class SchedulerService:
         schedules: dict[bytes, Schedule] = {}
         sends: list[Awaitable[Any]] = []
         emitted: list[Outgoing] = []
+        for topic, n in Counter(record.topic for record in records).items():
+            metrics.EVENTS_CONSUMED.labels(SERVICE, topic).inc(n)
         for record in records:
-            metrics.EVENTS_CONSUMED.labels(SERVICE, record.topic).inc()
             try:
                 decoded = read_person_event(
                     record, self.codecs[record.topic], self.settings.topic_partitions
@@ -172,13 +174,14 @@ class SchedulerService:
         self, key: bytes, person_id: str, event: Outgoing, now: dt.datetime
     ) -> Awaitable[Any]:
         value = outbound.encode(person_id, event, now)
-        log.debug(
-            "%s %s for %s",
-            event.kind.value,
-            event.event_id,
-            mask_pesel(person_id),
-            extra=where(SCHEDULER_EVENTS.name, event_id=event.event_id),
-        )
+        if log.isEnabledFor(logging.DEBUG):  # no record built per event otherwise
+            log.debug(
+                "%s %s for %s",
+                event.kind.value,
+                event.event_id,
+                mask_pesel(person_id),
+                extra=where(SCHEDULER_EVENTS.name, event_id=event.event_id),
+            )
         return await self.app.producer.send(SCHEDULER_EVENTS.name, key, value, None, None, None)
 
     async def _send_dead_letter(self, letter: DeadLetter) -> Awaitable[Any]:

@@ -21,14 +21,7 @@ async def private_topic(bootstrap: str, purpose: str, partitions: int = 4) -> st
 
 
 async def produce(bootstrap: str, topic: str, records: list[tuple[bytes, bytes]]) -> None:
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all")
-    await producer.start()
-    try:
-        batch = [await producer.send(topic, value=value, key=key) for key, value in records]
-        for future in batch:
-            await future
-    finally:
-        await producer.stop()
+    await produce_with_headers(bootstrap, topic, [(key, value, []) for key, value in records])
 
 
 async def produce_with_headers(

@@ -5,6 +5,11 @@ from __future__ import annotations
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
+import services.eligibility.metrics
+import services.notifier.metrics
+import services.scheduler.metrics  # noqa: F401  (importing registers their metrics)
+from services.runtime.metrics import REGISTRY
+
 
 def samples(port: int) -> list[tuple[str, dict[str, str], float]]:
     """Every sample ``(name, labels, value)`` the worker on ``port`` exports now."""
@@ -40,11 +45,6 @@ def registry_series() -> dict[str, str]:
     Counters are exported as ``<family>_total``, histograms as ``_bucket``, ``_sum``
     and ``_count``; the three services' modules share one registry.
     """
-    import services.eligibility.metrics
-    import services.notifier.metrics
-    import services.scheduler.metrics  # noqa: F401  (they register their metrics)
-    from services.runtime.metrics import REGISTRY
-
     suffixes = {"counter": ("_total",), "histogram": ("_bucket", "_sum", "_count")}
     return {
         family.name + suffix: family.name
