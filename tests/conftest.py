@@ -12,9 +12,29 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, settings
 
 from services.runtime.broker import EmbeddedBroker
 from tests.support.workers import start_broker
+
+# Property tests: `make test` runs a fixed, derandomised profile (the same examples on
+# every run, so CI is repeatable); `pytest --hypothesis-profile=long` searches further.
+settings.register_profile(
+    "ci",
+    derandomize=True,
+    max_examples=200,
+    deadline=None,
+    print_blob=True,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+settings.register_profile(
+    "long",
+    max_examples=5000,
+    deadline=None,
+    print_blob=True,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+settings.load_profile("ci")
 
 
 @pytest.fixture(scope="session")
