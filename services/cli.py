@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import datetime as dt
 import sys
+import unicodedata
 from pathlib import Path
 from typing import Any
 
@@ -139,6 +140,18 @@ def cmd_dlq_replay(args: argparse.Namespace) -> int:
     return 0
 
 
+def for_terminal(text: str) -> str:
+    """``text`` with control and format characters (ANSI escapes, carriage returns, bidi
+    overrides) shown as ``\\xNN``/``\\uNNNN``: header values come from whoever produced the
+    record, and must not move the cursor, clear the screen or disguise a line."""
+    return "".join(
+        (f"\\x{ord(c):02x}" if ord(c) < 0x100 else f"\\u{ord(c):04x}")
+        if unicodedata.category(c) in ("Cc", "Cf", "Zl", "Zp")
+        else c
+        for c in text
+    )
+
+
 def cmd_dlq_list(args: argparse.Namespace) -> int:
     client = kafka_client_kwargs(load_settings(), args.bootstrap)
     shown = 0
@@ -154,10 +167,11 @@ def cmd_dlq_list(args: argparse.Namespace) -> int:
         ):
             continue
         shown += 1
-        where = f"{error.get('topic')}[{error.get('partition')}]@{error.get('offset')}"
+        safe = {name: for_terminal(value) for name, value in error.items()}
+        where = f"{safe.get('topic')}[{safe.get('partition')}]@{safe.get('offset')}"
         print(
-            f"  {where:40} {error.get('reason', '-'):22} {error.get('connector.name', '-'):12}"
-            f" {mask_personal(error.get('exception.message', ''))}"
+            f"  {where:40} {safe.get('reason', '-'):22} {safe.get('connector.name', '-'):12}"
+            f" {mask_personal(safe.get('exception.message', ''))}"
         )
     print(f"{shown} dead letter(s) on {DLQ.name}")
     return 0

@@ -29,6 +29,7 @@ from services.demo.receiver import DemoReceiver
 from services.demo.scenario import OPS_OFFICES, expected_totals, phases
 from services.runtime.broker import free_port
 from services.runtime.local_pipeline import LocalPipeline, PipelineError
+from services.runtime.logs import TextFormatter
 from services.runtime.processes import sigterm_like_ctrl_c
 from services.runtime.settings import load_settings
 
@@ -68,14 +69,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     if demo and args.bootstrap:
         print("pai run: the demo runs on the embedded broker; add --no-demo", file=sys.stderr)
         return 2
-    (args.workdir / "logs").mkdir(parents=True, exist_ok=True)
-    # the console is for the person watching; client libraries log to a file (aiokafka
-    # logs a connection cut by Ctrl-C with a traceback, for instance)
-    logging.basicConfig(
-        filename=args.workdir / "logs" / "pai-run.log",
-        level=logging.WARNING,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    log_to_file(args.workdir / "logs" / "pai-run.log")
     pipeline = LocalPipeline(
         args.workdir,
         bootstrap=args.bootstrap,
@@ -90,8 +84,9 @@ def cmd_run(args: argparse.Namespace) -> int:
             o.code: "whsec_" + base64.b64encode(os.urandom(32)).decode() for o in OPS_OFFICES
         }
         partners = args.workdir / "partners.yaml"
-        partners.write_text(yaml.safe_dump({"partners": _demo_partners(receiver_port, secrets)}))
-        partners.chmod(0o600)
+        write_private(
+            partners, yaml.safe_dump({"partners": _demo_partners(receiver_port, secrets)})
+        )
         pipeline.env = DEMO_ENV | {"PAI_PARTNERS_FILE": str(partners)}
     elif args.bootstrap is None:
         pipeline.env = {k: v for k, v in DEMO_ENV.items() if "KAFKA" in k}
@@ -127,6 +122,35 @@ def cmd_run(args: argparse.Namespace) -> int:
     finally:
         pipeline.stop()
         print("stopped", flush=True)
+
+
+def log_to_file(path: Path) -> None:
+    """The command's own logging: to ``path``, PESEL masked like the services' logs.
+
+    The console is for the person watching; client libraries log to the file (aiokafka
+    logs a connection cut by Ctrl-C with a traceback, for instance).
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handler = logging.FileHandler(path, encoding="utf-8")
+    handler.setFormatter(TextFormatter("pai-run"))
+    logging.basicConfig(handlers=[handler], level=logging.WARNING, force=True)
+
+
+def write_private(path: Path, text: str) -> None:
+    """Write ``text`` (secrets) to ``path``, readable by its owner only from the first byte.
+
+    Created with mode 0600 (no window in which another user could open it); an existing
+    file is truncated only after its mode is made 0600.
+    """
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_NOFOLLOW, 0o600)
+    try:
+        os.fchmod(fd, 0o600)
+        os.ftruncate(fd, 0)
+        data = memoryview(text.encode())
+        while data:
+            data = data[os.write(fd, data) :]
+    finally:
+        os.close(fd)
 
 
 def _demo_partners(port: int, secrets: dict[str, str]) -> list[dict[str, object]]:

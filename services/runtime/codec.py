@@ -24,10 +24,16 @@ MAGIC = b"\xc3\x01"
 HEADER_LEN = len(MAGIC) + 8
 
 
+MAX_VALUE_BYTES = 64 * 1024
+"""No event of the contract comes near this; a larger value is refused before decoding,
+whichever topic it is read from (person events, editions, clock, the notifier's topics)."""
+
+
 class DecodeFailure(StrEnum):
     """Why bytes could not be read; stable codes for dead letters and metrics."""
 
     EMPTY = "empty"
+    OVERSIZED = "oversized"
     BAD_MAGIC = "bad-magic"
     TRUNCATED_HEADER = "truncated-header"
     UNKNOWN_FINGERPRINT = "unknown-fingerprint"
@@ -35,6 +41,15 @@ class DecodeFailure(StrEnum):
     TRUNCATED_BODY = "truncated-body"
     TRAILING_BYTES = "trailing-bytes"
     INVALID_BODY = "invalid-body"
+
+
+def check_size(data: bytes) -> None:
+    """Refuse a value over :data:`MAX_VALUE_BYTES` (before any decoding work)."""
+    if len(data) > MAX_VALUE_BYTES:
+        raise UndecodableRecord(
+            DecodeFailure.OVERSIZED,
+            f"the value has {len(data):,} bytes; events are at most {MAX_VALUE_BYTES:,} bytes",
+        )
 
 
 class UndecodableRecord(ValueError):
@@ -101,6 +116,7 @@ class AvroCodec:
         """Read single-object bytes written with any kept version, as the current version."""
         if not data:
             raise UndecodableRecord(DecodeFailure.EMPTY, "the value is empty (or a tombstone)")
+        check_size(data)
         writer = self._writer_of(data)
         buf = io.BytesIO(data)
         buf.seek(HEADER_LEN)

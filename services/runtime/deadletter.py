@@ -6,6 +6,13 @@ named as Kafka Connect names them (``__connect.errors.topic``, ``.partition``,
 and ``pai.dlq.reason``, a stable code for metrics and replay filters.
 Messages must not contain an unmasked PESEL; the value itself may (the DLQ is
 personal data, like the topics it comes from).
+
+Kept whole up to a bound: a value over 64 KiB (refused as ``oversized``), a key
+over 1 KiB or original headers over 16 KiB are cut to that size, and the header
+``pai.dlq.truncated`` says what was cut. Otherwise a record near the broker's
+size limit, plus the error headers, would be too large to dead-letter, and the
+service would fail on it at every restart; the whole record stays on its source
+topic at the offset the headers name.
 """
 
 from __future__ import annotations
@@ -22,6 +29,10 @@ from services.runtime.topics import DLQ
 
 CONNECT = "__connect.errors."
 REASON_HEADER = "pai.dlq.reason"
+TRUNCATED_HEADER = "pai.dlq.truncated"
+MAX_KEPT_VALUE = 64 * 1024
+MAX_KEPT_KEY = 1024
+MAX_KEPT_HEADERS = 16 * 1024
 
 Headers = Sequence[tuple[str, bytes]]
 SendFn = Callable[[str, bytes | None, bytes | None, list[tuple[str, bytes]]], Awaitable[Any]]
@@ -54,6 +65,29 @@ class DeadLetter:
     exception_class: str = "services.runtime.deadletter.Rejected"
     stage: Stage = Stage.TASK_PUT
     original_headers: Headers = field(default_factory=tuple)
+    truncated: str = field(default="", init=False)
+    """What was cut to keep the dead letter within bounds (see the module docstring)."""
+
+    def __post_init__(self) -> None:
+        cut = []
+        if self.value is not None and len(self.value) > MAX_KEPT_VALUE:
+            cut.append(f"value: {len(self.value)} bytes, first {MAX_KEPT_VALUE} kept")
+            object.__setattr__(self, "value", self.value[:MAX_KEPT_VALUE])
+        if self.key is not None and len(self.key) > MAX_KEPT_KEY:
+            cut.append(f"key: {len(self.key)} bytes, first {MAX_KEPT_KEY} kept")
+            object.__setattr__(self, "key", self.key[:MAX_KEPT_KEY])
+        kept: list[tuple[str, bytes]] = []
+        size = 0
+        for name, value in self.original_headers:
+            size += len(name) + len(value)
+            if size > MAX_KEPT_HEADERS:
+                cut.append(f"headers: {len(self.original_headers) - len(kept)} not kept")
+                break
+            kept.append((name, value))
+        object.__setattr__(self, "original_headers", tuple(kept))
+        if cut:
+            where = f"{self.topic}[{self.partition}]@{self.offset}"
+            object.__setattr__(self, "truncated", "; ".join(cut) + f"; the whole record is {where}")
 
     def headers(self) -> list[tuple[str, bytes]]:
         """Original headers, then the error headers."""
@@ -71,17 +105,19 @@ class DeadLetter:
             *self.original_headers,
             *((CONNECT + name, value.encode()) for name, value in error_headers.items()),
             (REASON_HEADER, self.reason.encode()),
+            *([(TRUNCATED_HEADER, self.truncated.encode())] if self.truncated else []),
         ]
 
 
-def read_error_headers(headers: Headers) -> dict[str, str]:
+def read_error_headers(headers: Sequence[tuple[str, bytes | None]]) -> dict[str, str]:
     """The error headers of a dead letter as ``{"topic": ..., "offset": ..., "reason": ...}``."""
     found = {}
     for name, value in headers:
+        # any producer's headers come first (ours, written last, win): never trust them as UTF-8
         if name.startswith(CONNECT):
-            found[name.removeprefix(CONNECT)] = value.decode()
+            found[name.removeprefix(CONNECT)] = (value or b"").decode(errors="replace")
         elif name == REASON_HEADER:
-            found["reason"] = value.decode()
+            found["reason"] = (value or b"").decode(errors="replace")
     return found
 
 

@@ -14,6 +14,14 @@ RocksDB store that tables written outside stream iteration need
 (:mod:`services.runtime.table_store`), and bounds how long a fetch waits at
 the broker (:mod:`services.runtime.fetch_wait`).
 
+Web views: Faust serves views of its own by default (``/table/<name>/<key>/``
+with a table's stored values, ``/router/...`` with the cluster's worker URLs, the
+statistics, graph and index pages), none of them authenticated. The factory
+turns every one of them off and builds the app with no built-in blueprint at
+all, so a worker serves exactly the views this project registers: health,
+metrics and the token-protected operator views (:mod:`services.runtime.operator_views`).
+``tests/integration/test_served_routes.py`` lists the routes of each running service.
+
 A broker that lost its data (the embedded broker restarted; a changelog topic
 deleted and created again) leaves a worker's RocksDB ahead of its changelog.
 Faust's consistency check then raises ``ConsistencyError`` on every start: a
@@ -30,11 +38,30 @@ from typing import Any
 import faust
 from aiohttp import web
 from faust.web import Request, Response, View
+from faust.web.base import BlueprintManager
 
 from services.runtime import end_offsets, fetch_wait, logs, lost_records, metrics, table_store
 from services.runtime.settings import Settings, kafka_client_kwargs, ssl_context
 
 log = logging.getLogger(__name__)
+
+NO_BUILT_IN_VIEWS = {
+    "web_tables_enabled": False,
+    "web_router_enabled": False,
+    "web_graph_enabled": False,
+    "web_stats_enabled": False,
+    "web_metrics_enabled": False,
+}
+"""Faust's own views, each off (see the module docstring)."""
+
+
+class _App(faust.App):
+    """A Faust app whose web server has no built-in blueprint (the index page included)."""
+
+    def _new_web(self) -> Any:
+        web = super()._new_web()
+        web.blueprints = BlueprintManager()
+        return web
 
 
 def create_app(service: str, settings: Settings, **overrides: Any) -> faust.App:
@@ -62,15 +89,18 @@ def create_app(service: str, settings: Settings, **overrides: Any) -> faust.App:
         "web_bind": settings.web_bind,
         "web_host": settings.web_host,
         "logging_config": logs.logging_config(service, settings.log_format, settings.log_level),
+        **NO_BUILT_IN_VIEWS,
     }
     credentials = broker_credentials(settings)
     if credentials is not None:
         conf["broker_credentials"] = credentials
     conf.update(overrides)
+    if any(conf[name] for name in NO_BUILT_IN_VIEWS):
+        raise ValueError("Faust's built-in web views serve table data without a token")
     end_offsets.install(kafka_client_kwargs(settings))
     table_store.register()
     fetch_wait.install(settings.kafka_fetch_max_wait_ms)
-    app = faust.App(f"pai-{service}", **conf)
+    app = _App(f"pai-{service}", **conf)
     register_health_views(app)
     register_lost_records_check(app)
     return app

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import calendar
 import re
 
 _WEIGHTS = (1, 3, 7, 9, 1, 3, 7, 9, 1, 3)
@@ -15,6 +16,36 @@ def is_valid_pesel(value: str) -> bool:
         return False
     total = sum(w * int(d) for w, d in zip(_WEIGHTS, value, strict=False))
     return (10 - total % 10) % 10 == int(value[10])
+
+
+_CENTURY_OF_MONTH_TENS = {
+    0: 1900,
+    1: 1900,
+    2: 2000,
+    3: 2000,
+    4: 2100,
+    5: 2100,
+    6: 2200,
+    7: 2200,
+    8: 1800,
+    9: 1800,
+}
+
+
+def looks_like_pesel(value: str) -> bool:
+    """A valid PESEL whose first six digits are a real birth date (month + 20 per century).
+
+    For finding PESELs inside longer runs of digits (where any 11 of them pass the
+    checksum one time in ten); the contract itself checks only :func:`is_valid_pesel`.
+    """
+    if not is_valid_pesel(value):
+        return False
+    year, month, day = int(value[0:2]), int(value[2:4]), int(value[4:6])
+    century = _CENTURY_OF_MONTH_TENS[month // 20 * 2]
+    month = month % 20
+    if not 1 <= month <= 12 or day < 1:
+        return False
+    return day <= calendar.monthrange(century + year, month)[1]
 
 
 def mask_pesel(value: str) -> str:

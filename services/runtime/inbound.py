@@ -12,10 +12,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from services.runtime.codec import AvroCodec, Decoded, UndecodableRecord
+from services.runtime.codec import AvroCodec, Decoded, UndecodableRecord, check_size
 from services.runtime.deadletter import DeadLetter, Stage
 from services.runtime.identifiers import is_valid_pesel, mask_pesel
 from services.runtime.partitioning import MISPLACED_REASON, expected_partition, misplaced_message
+
+UNDECODABLE_CLASS = "services.runtime.codec.UndecodableRecord"
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,26 +76,19 @@ def decode(record: Inbound, codec: AvroCodec) -> Decoded:
         return codec.decode(record.value)
     except UndecodableRecord as exc:
         raise Rejected(
-            exc.reason.value,
-            str(exc),
-            Stage.VALUE_CONVERTER,
-            "services.runtime.codec.UndecodableRecord",
+            exc.reason.value, str(exc), Stage.VALUE_CONVERTER, UNDECODABLE_CLASS
         ) from exc
-
-
-MAX_VALUE_BYTES = 64 * 1024
-"""No event of the contract comes near this; a larger value is refused before decoding."""
 
 
 def read_person_event(record: Inbound, codec: AvroCodec, partitions: int) -> Decoded:
     """Decode a per-person record and check its size, key, partition and PESEL."""
-    if record.value is not None and len(record.value) > MAX_VALUE_BYTES:
-        raise Rejected(
-            "oversized",
-            f"the value has {len(record.value):,} bytes; events are at most"
-            f" {MAX_VALUE_BYTES:,} bytes",
-            Stage.VALUE_CONVERTER,
-        )
+    if record.value is not None:
+        try:
+            check_size(record.value)  # first: before the key or the partition is looked at
+        except UndecodableRecord as exc:
+            raise Rejected(
+                exc.reason.value, str(exc), Stage.VALUE_CONVERTER, UNDECODABLE_CLASS
+            ) from exc
     if not record.key:
         raise Rejected(
             "missing-key",
@@ -111,7 +106,7 @@ def read_person_event(record: Inbound, codec: AvroCodec, partitions: int) -> Dec
             f"person_id {mask_pesel(person_id)} is not a valid PESEL (11 digits, checksum)",
         )
     if record.key != person_id.encode():
-        shown = mask_pesel(record.key.decode(errors="replace"))
+        shown = mask_pesel(record.key[:32].decode(errors="replace"))
         raise Rejected(
             "key-mismatch",
             f"the key {shown} differs from person_id {mask_pesel(person_id)}:"

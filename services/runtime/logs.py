@@ -9,8 +9,11 @@ an exception adds ``exception`` (its traceback as text). Log collectors
 
 Code masks a PESEL itself (:func:`~services.runtime.identifiers.mask_pesel`);
 both formatters also mask every run of exactly eleven digits in the message
-and the traceback, so a PESEL that slips into a library's message or an
-exception text is not written either.
+and the traceback, and every PESEL inside a longer run of digits (the
+``repr()`` of Avro bytes puts a length byte's hex escape right before it:
+``b'\\x1644051401359'``), so a PESEL that slips into a library's message or an
+exception text is not written either. Every handler the services and ``pai
+run`` configure uses one of these formatters.
 """
 
 from __future__ import annotations
@@ -23,17 +26,29 @@ from typing import Any
 
 import orjson
 
-from services.runtime.identifiers import mask_pesel
+from services.runtime.identifiers import looks_like_pesel, mask_pesel
 
 FIELDS = ("topic", "partition", "offset", "event_id", "webhook_id", "ops_code", "reason")
 """Record attributes copied into a JSON line when present."""
 LEVELS = {"debug": logging.DEBUG, "info": logging.INFO, "warn": logging.WARNING, "error": 40}
-_ELEVEN_DIGITS = re.compile(r"(?<!\d)\d{11}(?!\d)")
+_DIGIT_RUN = re.compile(r"\d{11,}")
+
+
+def _mask_run(run: str) -> str:
+    if len(run) == 11:  # a PESEL's shape: masked whether or not it is a valid one
+        return mask_pesel(run)
+    hidden = [False] * len(run)
+    for start in range(len(run) - 10):
+        if looks_like_pesel(run[start : start + 11]):
+            for n in range(start + 2, start + 10):
+                hidden[n] = True
+    return "".join("*" if h else c for c, h in zip(run, hidden, strict=True))
 
 
 def mask_personal(text: str) -> str:
-    """``text`` with every stand-alone run of eleven digits (a PESEL's shape) masked."""
-    return _ELEVEN_DIGITS.sub(lambda m: mask_pesel(m.group(0)), text)
+    """``text`` with every PESEL masked: each run of exactly eleven digits, and each PESEL
+    inside a longer run of digits (e.g. after a hex escape in the ``repr()`` of bytes)."""
+    return _DIGIT_RUN.sub(lambda m: _mask_run(m.group(0)), text)
 
 
 def where(

@@ -18,6 +18,10 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 _HOST_PORT = re.compile(r"^[A-Za-z0-9._\-\[\]:]+:\d{1,5}$")
 ENV_PREFIX = "PAI_"
+MIN_ADMIN_TOKEN = 32
+"""Characters of ``PAI_ADMIN_TOKEN`` at least: guessing it must be out of reach."""
+SECRETS = frozenset({"admin_token", "kafka_sasl_password"})
+"""Settings whose values are never repeated in an error message."""
 
 
 class SettingsError(SystemExit):
@@ -55,6 +59,11 @@ class Settings(BaseSettings):
         description="How clients talk to the brokers; SASL_SSL with SCRAM on a Strimzi cluster",
     )
     kafka_sasl_mechanism: Literal["SCRAM-SHA-512", "SCRAM-SHA-256", "PLAIN"] = "SCRAM-SHA-512"
+    kafka_allow_plain_over_plaintext: bool = Field(
+        False,
+        description="Allow SASL PLAIN over SASL_PLAINTEXT, which sends the password unencrypted"
+        " (a local test broker only); refused otherwise",
+    )
     kafka_sasl_username: str | None = Field(None, description="SASL user (the KafkaUser's name)")
     kafka_sasl_password: SecretStr | None = Field(
         None, description="SASL password (the Secret the Strimzi User Operator creates)"
@@ -95,7 +104,11 @@ class Settings(BaseSettings):
         " the worker that owns the person's partition)",
     )
     data_dir: Path = Field(Path("var/data"), description="Local state (RocksDB tables)")
-    admin_token: SecretStr | None = Field(None, description="Bearer token of operator views")
+    admin_token: SecretStr | None = Field(
+        None,
+        description=f"Bearer token of operator views, at least {MIN_ADMIN_TOKEN} characters"
+        " (e.g. `openssl rand -base64 32`); unset: the views are off",
+    )
     log_level: Literal["debug", "info", "warn", "error"] = "info"
     log_format: Literal["json", "text"] = Field(
         "json", description="json: one object a line (services.runtime.logs); text: for people"
@@ -106,6 +119,16 @@ class Settings(BaseSettings):
     def _empty_is_unset(cls, value: object) -> object:
         """An empty variable (``PAI_ADMIN_TOKEN=``) means unset, never an empty secret."""
         return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("admin_token")
+    @classmethod
+    def _admin_token_is_long(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and len(value.get_secret_value()) < MIN_ADMIN_TOKEN:
+            raise ValueError(
+                f"the token has {len(value.get_secret_value())} characters; operator views"
+                f" need at least {MIN_ADMIN_TOKEN} (e.g. `openssl rand -base64 32`)"
+            )
+        return value
 
     @field_validator("kafka_bootstrap")
     @classmethod
@@ -133,6 +156,20 @@ class Settings(BaseSettings):
             raise ValueError(
                 f"PAI_KAFKA_SECURITY_PROTOCOL={self.kafka_security_protocol} needs"
                 " PAI_KAFKA_SASL_USERNAME and PAI_KAFKA_SASL_PASSWORD"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _no_clear_text_password(self) -> Settings:
+        if (
+            self.kafka_security_protocol == "SASL_PLAINTEXT"
+            and self.kafka_sasl_mechanism == "PLAIN"
+            and not self.kafka_allow_plain_over_plaintext
+        ):
+            raise ValueError(
+                "PAI_KAFKA_SECURITY_PROTOCOL=SASL_PLAINTEXT with PAI_KAFKA_SASL_MECHANISM=PLAIN"
+                " sends the password in clear text: use SASL_SSL (or SCRAM), or set"
+                " PAI_KAFKA_ALLOW_PLAIN_OVER_PLAINTEXT=true for a local test broker"
             )
         return self
 
@@ -193,7 +230,8 @@ def describe_errors(exc: ValidationError) -> str:
         loc = [str(part) for part in err["loc"]]
         name = ENV_PREFIX + loc[0].upper() if loc else "settings"
         value = err.get("input")
-        shown = "" if loc == [] or isinstance(value, dict) else f" (got {value!r})"
+        hidden = loc == [] or isinstance(value, dict) or loc[0] in SECRETS
+        shown = "" if hidden else f" (got {value!r})"
         lines.append(f"  {name}: {err['msg']}{shown}")
     return "invalid settings:\n" + "\n".join(lines)
 

@@ -64,3 +64,31 @@ def test_dead_letters_are_listed_with_origin_and_reason_and_filtered(
         "dlq", "list", "--reason", reason, "--service", "eligibility", bootstrap=broker.bootstrap
     )
     assert [line for line in only.stdout.splitlines() if reason in line] == [lines[1]]
+
+
+def test_control_characters_in_headers_reach_the_terminal_escaped(
+    broker: EmbeddedBroker,
+) -> None:
+    """Whoever wrote the bad record wrote its headers: they must not drive the terminal."""
+    reason = f"test-reason-{uuid.uuid4().hex[:8]}"
+    hostile = DeadLetter(
+        "eligibility",
+        "pai.pup.profiles.v1\x1b[2J",
+        0,
+        1,
+        b"k",
+        b"\x00",
+        reason,
+        "fine\r\x1b[31mFAKE: 0 dead letters\x1b[0m \u202eevil\x07",
+    )
+    asyncio.run(
+        produce_with_headers(
+            broker.bootstrap, "pai.dlq.v1", [(hostile.key, hostile.value, hostile.headers())]
+        )
+    )
+    listed = pai("dlq", "list", "--reason", reason, bootstrap=broker.bootstrap)
+    assert listed.returncode == 0, listed.stderr
+    (line,) = [line for line in listed.stdout.splitlines() if reason in line]
+    assert not any(ord(c) < 32 or c in "\x7f\u202e" for c in listed.stdout.replace("\n", ""))
+    assert "pai.pup.profiles.v1\\x1b[2J[0]@1" in line
+    assert "fine\\x0d\\x1b[31mFAKE: 0 dead letters\\x1b[0m \\u202eevil\\x07" in line

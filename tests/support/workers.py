@@ -15,7 +15,7 @@ from services.runtime.broker import EmbeddedBroker, free_port
 from services.runtime.kafka_admin import create_topics
 
 PARTITIONS = 4  # of every topic the tests create
-TOKEN = "operator-secret"
+TOKEN = "operator-token-for-the-tests-0123456789"
 WORKER_ENV = {  # what service tests run workers with: the topic clock, short sessions
     "PAI_CLOCK": "topic",
     "PAI_WEB_HOST": "127.0.0.1",
@@ -42,6 +42,13 @@ def start_worker(
     module: str, bootstrap: str, data_dir: Path, log: Path, **env: str
 ) -> tuple[subprocess.Popen[bytes], int]:
     """``python -m module`` with PAI_ settings for ``bootstrap``; returns it and its web port."""
+    return start_module([module], bootstrap, data_dir, log, **env)
+
+
+def start_module(
+    argv: list[str], bootstrap: str, data_dir: Path, log: Path, **env: str
+) -> tuple[subprocess.Popen[bytes], int]:
+    """``python -m argv...`` (a module and its arguments) as :func:`start_worker` runs one."""
     port = free_port()
     full_env = {
         **os.environ,
@@ -52,7 +59,7 @@ def start_worker(
     }
     handle = log.open("ab")
     process = subprocess.Popen(
-        [sys.executable, "-m", module],
+        [sys.executable, "-m", *argv],
         env=full_env,
         stdout=handle,
         stderr=subprocess.STDOUT,

@@ -159,3 +159,13 @@ def test_bytes_of_an_older_version_are_read_as_the_current_one(tmp_path: Path) -
     )
     assert new_bytes[2:10] == store.current("clock").fingerprint != old_bytes[2:10]
     assert AvroCodec("clock", store).decode(new_bytes).fields["source"] == "test"
+
+
+@pytest.mark.parametrize("name", STORE.names)
+def test_every_topic_refuses_a_value_over_64_kib_before_decoding(name: str) -> None:
+    """Editions, the clock and the notifier's own topics too, not only person events."""
+    oversized = b"\xc3\x01" + b"\x00" * (64 * 1024)
+    with pytest.raises(UndecodableRecord) as caught:
+        AvroCodec(name).decode(oversized)
+    assert caught.value.reason is DecodeFailure.OVERSIZED
+    assert "65,538 bytes" in str(caught.value)

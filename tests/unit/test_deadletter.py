@@ -50,3 +50,37 @@ def test_send_writes_the_original_key_and_value_to_the_dlq() -> None:
     [(topic, key, value, headers)] = sent
     assert (topic, key, value) == ("pai.dlq.v1", b"44051401358", b"\xc3\x01garbage")
     assert headers == letter().headers()
+
+
+def test_a_huge_record_is_dead_lettered_within_bounds_saying_what_was_cut() -> None:
+    """A value near the broker's limit plus the error headers would not fit on the DLQ:
+    the service would fail on that record at every restart. It is cut, and says so."""
+    huge = DeadLetter(
+        service="scheduler",
+        topic="pai.pup.program-editions.v1",
+        partition=0,
+        offset=7,
+        key=b"k" * 5000,
+        value=b"v" * 900_000,
+        reason="oversized",
+        message="the value has 900,000 bytes",
+        original_headers=tuple((f"h{n}", b"x" * 1000) for n in range(100)),
+    )
+    assert len(huge.value or b"") == 64 * 1024 and len(huge.key or b"") == 1024
+    size = len(huge.key or b"") + len(huge.value or b"")
+    size += sum(len(k) + len(v) for k, v in huge.headers())
+    assert size < 100 * 1024
+    found = dict(huge.headers())
+    cut = found["pai.dlq.truncated"].decode()
+    assert "value: 900000 bytes" in cut and "key: 5000 bytes" in cut and "headers:" in cut
+    assert "pai.pup.program-editions.v1[0]@7" in cut
+    assert read_error_headers(huge.headers())["reason"] == "oversized"
+    assert "pai.dlq.truncated" not in dict(letter().headers())  # an ordinary one is whole
+
+
+def test_error_headers_that_are_not_utf8_are_read_anyway() -> None:
+    headers: list[tuple[str, bytes | None]] = [
+        ("__connect.errors.topic", b"\xff\xfe"),
+        ("pai.dlq.reason", None),
+    ]
+    assert read_error_headers(headers) == {"topic": "\ufffd\ufffd", "reason": ""}

@@ -9,7 +9,13 @@ import logging.config
 import orjson
 import pytest
 
-from services.runtime.logs import logging_config, mask_personal, where
+from services.runtime.logs import (
+    JsonFormatter,
+    TextFormatter,
+    logging_config,
+    mask_personal,
+    where,
+)
 
 PESEL = "44051401359"
 
@@ -95,3 +101,41 @@ def test_masking_leaves_other_numbers_alone() -> None:
         mask_personal("offset 12345678901234, ops 1465011") == "offset 12345678901234, ops 1465011"
     )
     assert mask_personal(f"a{PESEL}b {PESEL}") == "a44********9b 44********9"
+
+
+def test_a_pesel_inside_the_repr_of_bytes_or_next_to_other_digits_is_masked() -> None:
+    # Avro puts the string's length (22, zigzag: 0x16) right before it: repr shows \x16
+    avro_bytes = b"\x02\x16" + PESEL.encode() + b"\x0244"
+    assert PESEL not in mask_personal(repr(avro_bytes))
+    assert mask_personal(repr(avro_bytes)) == "b'\\x02\\x1644********9\\x0244'"
+    assert mask_personal(f"key=0{PESEL}7 id={PESEL}123") == "key=044********97 id=44********9123"
+    assert PESEL not in mask_personal(f"{PESEL}{PESEL}")
+
+
+def test_long_numbers_that_hold_no_pesel_are_left_alone() -> None:
+    # millisecond timestamps and offsets: no 11 of their digits form a valid PESEL with a date
+    for number in ("1764620000000", "12345678901234", "99999999999999999"):
+        assert mask_personal(number) == number
+
+
+def test_the_log_file_of_pai_run_is_masked(tmp_path) -> None:
+    """``pai run`` writes the libraries' logs to a file: masked like the services' logs."""
+    from services.runner import log_to_file
+
+    log_to_file(tmp_path / "logs" / "pai-run.log")
+    logging.getLogger("aiokafka").warning("connection to %s lost", PESEL)
+    root = logging.getLogger()
+    assert root.handlers and all(isinstance(h.formatter, TextFormatter) for h in root.handlers)
+    for handler in root.handlers:
+        handler.flush()
+        handler.close()
+    text = (tmp_path / "logs" / "pai-run.log").read_text()
+    assert "connection to 44********9 lost" in text
+    assert PESEL not in text
+
+
+@pytest.mark.parametrize("log_format", ["json", "text"])
+def test_every_handler_a_service_configures_masks(log_format: str) -> None:
+    logging.config.dictConfig(logging_config("eligibility", log_format, "debug"))
+    formatters = {h.formatter.__class__ for h in logging.getLogger().handlers}
+    assert formatters == {JsonFormatter if log_format == "json" else TextFormatter}

@@ -36,13 +36,13 @@ def test_values_come_from_pai_variables(monkeypatch: pytest.MonkeyPatch) -> None
     monkeypatch.setenv("PAI_RULESET", "no-profile")
     monkeypatch.setenv("PAI_CLOCK", "topic")
     monkeypatch.setenv("PAI_WEB_PORT", "7001")
-    monkeypatch.setenv("PAI_ADMIN_TOKEN", "s3cret")
+    monkeypatch.setenv("PAI_ADMIN_TOKEN", TOKEN)
     settings = load_settings()
     assert settings.bootstrap_servers == ["kafka-0:9092", "kafka-1:9092"]
     assert (settings.ruleset, settings.clock, settings.web_port) == ("no-profile", "topic", 7001)
     assert settings.admin_token is not None
-    assert settings.admin_token.get_secret_value() == "s3cret"
-    assert "s3cret" not in repr(settings)
+    assert settings.admin_token.get_secret_value() == TOKEN
+    assert TOKEN not in repr(settings)
 
 
 def test_every_bad_value_is_named_with_its_variable(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -124,3 +124,36 @@ def test_an_empty_admin_token_disables_the_operator_views(monkeypatch: pytest.Mo
     assert load_settings().admin_token is None
     monkeypatch.setenv("PAI_ADMIN_TOKEN", "  ")
     assert load_settings().admin_token is None
+
+
+TOKEN = "s3cret-operator-token-of-32-chars"
+
+
+def test_a_short_admin_token_stops_start_up_without_showing_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("PAI_ADMIN_TOKEN", "guessable-token-31-characters-x")
+    with pytest.raises(SettingsError, match=r"PAI_ADMIN_TOKEN: .*at least 32") as raised:
+        load_settings()
+    assert "guessable" not in str(raised.value)
+    monkeypatch.setenv("PAI_ADMIN_TOKEN", "g" * 32)
+    assert load_settings().admin_token is not None
+
+
+def test_a_plain_password_over_plaintext_is_refused_unless_allowed(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("PAI_KAFKA_SECURITY_PROTOCOL", "SASL_PLAINTEXT")
+    monkeypatch.setenv("PAI_KAFKA_SASL_MECHANISM", "PLAIN")
+    monkeypatch.setenv("PAI_KAFKA_SASL_USERNAME", "pai-notifier")
+    monkeypatch.setenv("PAI_KAFKA_SASL_PASSWORD", "password")
+    with pytest.raises(SettingsError, match=r"clear text.*PAI_KAFKA_ALLOW_PLAIN_OVER_PLAINTEXT"):
+        load_settings()
+    for protocol, mechanism in (("SASL_SSL", "PLAIN"), ("SASL_PLAINTEXT", "SCRAM-SHA-512")):
+        monkeypatch.setenv("PAI_KAFKA_SECURITY_PROTOCOL", protocol)
+        monkeypatch.setenv("PAI_KAFKA_SASL_MECHANISM", mechanism)
+        assert load_settings().kafka_sasl_mechanism == mechanism
+    monkeypatch.setenv("PAI_KAFKA_SECURITY_PROTOCOL", "SASL_PLAINTEXT")
+    monkeypatch.setenv("PAI_KAFKA_SASL_MECHANISM", "PLAIN")
+    monkeypatch.setenv("PAI_KAFKA_ALLOW_PLAIN_OVER_PLAINTEXT", "true")
+    assert load_settings().kafka_allow_plain_over_plaintext
