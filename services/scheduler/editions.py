@@ -80,7 +80,7 @@ class EditionsView:
             if record.key != fields["edition_id"].encode():
                 raise Rejected(
                     "key-mismatch",
-                    f"the key {record.key!r} differs from edition_id"
+                    f"the key {(record.key or b'')[:64]!r} differs from edition_id"
                     f" {fields['edition_id']!r}: key editions by edition_id",
                 )
             if fields["valid_to"] < fields["valid_from"]:

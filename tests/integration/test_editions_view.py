@@ -73,3 +73,44 @@ def test_the_view_keeps_the_latest_edition_and_follows_new_ones(broker: Embedded
             await asyncio.gather(task, return_exceptions=True)
 
     asyncio.run(scenario())
+
+
+def test_an_oversized_edition_or_key_is_dead_lettered_and_the_view_goes_on(
+    broker: EmbeddedBroker,
+) -> None:
+    """The 64 KiB cap holds here too, not only for person events."""
+    tag = uuid.uuid4().hex[:6]
+    big, long_key, fine = f"ED-{tag}-big", f"ED-{tag}-key" * 20_000, f"ED-{tag}-ok"
+    _key, good = ev.edition(big, None, D(2026, 1, 1), D(2026, 6, 30))
+
+    async def scenario() -> list[DeadLetter]:
+        await produce(
+            broker.bootstrap,
+            TOPIC,
+            [
+                (big.encode(), good + b"\x00" * 70_000),
+                (long_key.encode(), ev.edition(fine, None, D(2026, 1, 1), D(2026, 6, 30))[1]),
+                ev.edition(fine, None, D(2026, 1, 1), D(2026, 6, 30)),
+            ],
+        )
+        letters: list[DeadLetter] = []
+
+        async def keep(letter: DeadLetter) -> None:
+            letters.append(letter)
+
+        view = EditionsView({"bootstrap_servers": broker.bootstrap}, "scheduler", keep)
+        task = asyncio.create_task(view.run())
+        try:
+            await asyncio.wait_for(view.caught_up.wait(), 20)
+            assert view.get(fine) is not None and view.get(big) is None
+        finally:
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+        return letters
+
+    letters = asyncio.run(scenario())
+    oversized = [x for x in letters if x.key == big.encode()]
+    assert [x.reason for x in oversized] == ["oversized"]
+    (mismatch,) = [x for x in letters if x.reason == "key-mismatch" and tag in x.message]
+    assert len(mismatch.message) < 300 and len(mismatch.key or b"") <= 1024
+    assert "pai.dlq.truncated" in dict(mismatch.headers())
