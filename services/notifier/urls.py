@@ -12,9 +12,10 @@ applies), so that what is checked is what is connected to:
   or full-width letters would otherwise be checked as one string and connected
   to as another;
 - the host is an IP literal in its canonical form (dotted-quad IPv4, bracketed
-  IPv6) or a DNS name of letters, digits and hyphens whose last label is not a
-  number: ``2130706433``, ``0x7f.1``, ``127.1`` or ``0177.0.0.1``, which C
-  libraries read as IP addresses, are neither;
+  IPv6) or a DNS name of letters, digits, hyphens (and underscores, which some
+  DNS names carry) whose last label is not a number: ``2130706433``,
+  ``0x7f.1``, ``127.1`` or ``0177.0.0.1``, which C libraries read as IP
+  addresses, are neither;
 - unless ``allow_private_network``, an IP literal must be an address
   :mod:`services.notifier.addresses` allows. Names (``localhost`` included) are
   checked on every address they resolve to, at connect time, and literals
@@ -33,7 +34,7 @@ import httpx
 
 from services.notifier import addresses
 
-_LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
+_LABEL = re.compile(r"^(?!-)[a-z0-9_-]{1,63}(?<!-)$")
 _URL_IN_TEXT = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://[^\s'\"<>]+")
 
 
@@ -60,7 +61,7 @@ def _host_problem(host: str) -> str | None:
     name = host.removesuffix(".")
     labels = name.split(".")
     if len(name) > 253 or not all(_LABEL.match(label) for label in labels):
-        return "is not a host name (letters, digits and hyphens) nor an IP address"
+        return "is not a host name (letters, digits, hyphens) nor an IP address"
     if labels[-1].isdigit() or labels[-1].startswith("0x"):
         return (
             "is not a host name nor a canonical IP address (write IPv4 as four"
@@ -94,7 +95,7 @@ def problem(url: str, allow_http: bool, allow_private_network: bool) -> str | No
         parsed = httpx.URL(url)
     except httpx.InvalidURL as exc:
         return f"url {shown}: the HTTP client cannot use it ({redact_text(str(exc))})"
-    host = parsed.host
+    host = parsed.raw_host.decode("ascii")  # as sent (.host would decode xn-- names)
     if not host:
         return f"url {shown} has no host"
     if parsed.port is not None and not 1 <= parsed.port <= 65535:

@@ -165,3 +165,18 @@ def test_a_yaml_syntax_error_names_line_and_column_not_the_line(tmp_path: Path) 
     with pytest.raises(PartnersError) as refused:
         partners.load(path, env={})
     assert "line 3" in str(refused.value) and "TOPSECRET" not in str(refused.value)
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://OPS.Example.PL/webhooks/pai",
+        "https://xn--d-0ga.gmina.pl/hook",  # an international name in its xn-- form
+        "https://ops_hooks.gmina.pl:8443/hook?channel=pai",
+        "https://ops.example.pl./hook",
+        "https://193.0.96.129/hook",
+        "https://[2001:4860:4860::8888]/hook",
+    ],
+)
+def test_ordinary_partner_urls_are_accepted(url: str) -> None:
+    assert list(partners.parse({"partners": [entry(url=url)]}, {}, "partners.yaml")) == ["1465011"]
