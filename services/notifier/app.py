@@ -31,7 +31,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListen
 from aiokafka.errors import KafkaError
 from aiokafka.structs import ConsumerRecord, OffsetAndMetadata
 
-from services.notifier import metrics
+from services.notifier import envelopes, metrics
 from services.notifier.delivery import PartnerChannel, Timeouts
 from services.notifier.offsets import OffsetTracker
 from services.notifier.partners import PartnerWithKeys
@@ -246,36 +246,32 @@ class NotifierService:
         try:
             if level is None:
                 found = self._webhook_of(inbound)
-                if found is None:
-                    return
-                webhook, source, attempts = found, (tp.topic, tp.partition, record.offset), []
+                if found is not None:
+                    source = (tp.topic, tp.partition, record.offset)
+                    await self._deliver(found, source, [])
             else:
-                if envelope is None:
-                    decode(inbound, self.envelopes)  # raises the reason
-                    return
-                webhook = Webhook(
-                    envelope["webhook_id"],
-                    envelope["webhook_type"],
-                    envelope["ops_code"],
-                    envelope["payload"].encode(),
-                )
+                if envelope is None:  # unreadable: decoding again raises the reason
+                    envelope = decode(inbound, self.envelopes).fields
+                webhook = envelopes.webhook_of(envelope)
+                if webhook.ops_code not in self.channels:
+                    raise Rejected(
+                        "unknown-ops-code",
+                        f"ops_code {webhook.ops_code} is no longer in PAI_PARTNERS_FILE",
+                    )
                 source = (
                     envelope["source_topic"],
                     envelope["source_partition"],
                     envelope["source_offset"],
                 )
                 attempts = [] if level == 0 else list(envelope["attempts"])
-                if webhook.ops_code not in self.channels:
-                    raise Rejected(
-                        "unknown-ops-code",
-                        f"ops_code {webhook.ops_code} is no longer in PAI_PARTNERS_FILE",
-                    )
-            await self._deliver(webhook, source, attempts)
+                await self._deliver(webhook, source, attempts)
         except Rejected as rejected:
             await self._dead_letter(dead_letter(SERVICE, inbound, rejected))
-        finally:
-            self.tracker.finished(tp, record.offset)
-        # durable: delivered, handed to a retry topic or dead-lettered
+        # Durable now: delivered, skipped by design, or its retry, dead letter or rejection
+        # acknowledged by the broker. Only now may a commit pass it; when making it durable
+        # failed (the exception leaves here) it stays pending, the commit stays below it and
+        # the worker stops (_done), so a restart takes the record again.
+        self.tracker.finished(tp, record.offset)
         common_metrics.PROCESSING.labels(SERVICE).observe(time.perf_counter() - started)
         if level is None:
             common_metrics.observe_latency(SERVICE, [inbound.timestamp_s])

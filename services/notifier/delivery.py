@@ -2,15 +2,19 @@
 
 Each partner has its own HTTP client (httpx over ``httpx-aiohttp``'s
 transport, ~3 times the default transport's rate here: STACK-FACTS.md) whose
-connector resolves names through :class:`GuardedResolver`, bounds its
-connections, and never follows redirects. At most ``max_in_flight`` requests
+connector checks every address it resolves and connects to
+(:mod:`services.notifier.guard`), bounds its connections, and never follows
+redirects. At most ``max_in_flight`` requests
 run at once per partner; the rest wait for a connection, at most the read
 timeout. A partner whose connections are all busy with no attempt finishing
 for :data:`STALL_S` is stalled: new deliveries to it are not attempted and go
 straight to the retry path, so a hanging partner never holds back the others.
 Timeouts: connect and read (per socket operation), and a whole-attempt limit
 of both together. A 2xx answer is success; any other status (a redirect
-included), a timeout or a connection error is a failed attempt. At most
+included), a timeout, a connection error, a reply that is not HTTP, and any
+other error an attempt raises (httpx-aiohttp does not translate every aiohttp
+error: STACK-FACTS.md) is a failed attempt, never an exception out of
+:meth:`PartnerChannel.deliver`; only cancellation propagates. At most
 :data:`RESPONSE_LIMIT` bytes of an answer are read.
 """
 
@@ -19,17 +23,16 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
-import socket
 import time
 from dataclasses import dataclass
 from typing import Any
 
 import aiohttp
 import httpx
-from aiohttp.abc import AbstractResolver, ResolveResult
+from aiohttp.http_exceptions import HttpProcessingError
 from httpx_aiohttp import AiohttpTransport
 
-from services.notifier import addresses, signing
+from services.notifier import guard, signing, urls
 from services.notifier.partners import PartnerWithKeys
 from services.notifier.webhooks import Webhook
 
@@ -62,35 +65,25 @@ class Attempt:
         }
 
 
-class GuardedResolver(AbstractResolver):
-    """Resolves as usual, then refuses loopback, private, link-local and metadata addresses."""
-
-    def __init__(self) -> None:
-        self._inner = aiohttp.DefaultResolver()
-
-    async def resolve(
-        self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
-    ) -> list[ResolveResult]:
-        results = await self._inner.resolve(host, port, family)
-        for result in results:
-            reason = addresses.refusal(result["host"])
-            if reason is not None:
-                raise OSError(f"refused: {host} resolves to {reason} (allow_private_network)")
-        return results
-
-    async def close(self) -> None:
-        await self._inner.close()
-
-
 def describe(exc: BaseException) -> str:
     """What went wrong, from the aiohttp error under httpx's (which names every connection
-    failure ``ConnectTimeout``): ``timeout``, ``connection failed: ...`` or the error."""
-    root = exc.__cause__ or exc
+    failure ``ConnectTimeout``): ``timeout``, ``connection failed: ...``, ``malformed
+    reply: ...`` or the error's type and text. URLs in it are redacted (no userinfo or
+    query), and it is at most 300 characters."""
+    root = exc.__cause__ if isinstance(exc, httpx.HTTPError) and exc.__cause__ else exc
     if isinstance(root, aiohttp.ClientConnectorError):
-        return f"connection failed: {root.os_error}"[:300]
-    if isinstance(root, TimeoutError) or (root is exc and isinstance(exc, httpx.TimeoutException)):
-        return "timeout"
-    return f"{type(root).__name__}: {root}"[:300]
+        text = f"connection failed: {root.os_error}"
+    elif isinstance(root, TimeoutError) or (
+        root is exc and isinstance(exc, httpx.TimeoutException)
+    ):
+        text = "timeout"
+    elif isinstance(root, aiohttp.ClientResponseError):  # not HTTP: httpx-aiohttp passes it on
+        text = f"malformed reply: {root.message}"
+    elif isinstance(root, aiohttp.ClientPayloadError | HttpProcessingError | httpx.DecodingError):
+        text = f"malformed reply: {root}"
+    else:
+        text = f"{type(root).__name__}: {root}"
+    return urls.redact_text(" ".join(text.split()))[:300]
 
 
 @dataclass(frozen=True)
@@ -120,11 +113,10 @@ class PartnerChannel:
         return self.consecutive_failures < self.unhealthy_after
 
     def _session(self) -> aiohttp.ClientSession:
-        resolver = None if self.partner.allow_private_network else GuardedResolver()
-        connector = aiohttp.TCPConnector(
-            resolver=resolver, limit=self.limit, limit_per_host=self.limit, ttl_dns_cache=60
+        return aiohttp.ClientSession(
+            connector=guard.connector(self.partner.allow_private_network, self.limit),
+            auto_decompress=False,
         )
-        return aiohttp.ClientSession(connector=connector, auto_decompress=False)
 
     def client(self) -> httpx.AsyncClient:
         if self._client is None:
@@ -185,8 +177,8 @@ class PartnerChannel:
         started = time.monotonic()
         status: int | None = None
         error: str | None = None
-        headers = signing.headers(webhook.webhook_id, int(time.time()), webhook.body, self.keys)
         try:
+            headers = signing.headers(webhook.webhook_id, int(time.time()), webhook.body, self.keys)
             async with asyncio.timeout(self.timeouts.connect_s + self.timeouts.read_s):
                 async with self.client().stream(
                     "POST", self.partner.url, content=webhook.body, headers=headers
@@ -199,7 +191,9 @@ class PartnerChannel:
                             break
             if not 200 <= status < 300:
                 error = f"HTTP {status}"
-        except (TimeoutError, httpx.HTTPError, OSError) as exc:
+        except Exception as exc:
+            # whatever the partner or the URL causes is a failed attempt (CancelledError is
+            # not an Exception: a cancelled delivery stays cancelled)
             error = describe(exc)
         self._note(error)
         return Attempt(number, started_at, status, error, int((time.monotonic() - started) * 1000))

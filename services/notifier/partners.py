@@ -1,7 +1,9 @@
 """The OPS partners that receive webhooks: the YAML file named by ``PAI_PARTNERS_FILE``.
 
 Validated at start-up; every problem is reported with where it is
-(``partners[2] (1465011).url: ...``) and never with a secret's value. A
+(``partners[2] (1465011).url: ...``) and never with a secret's value: a URL is
+shown without userinfo and query (:mod:`services.notifier.urls`, which also says
+which URLs are accepted), a YAML syntax error by line and column only. A
 secret is given by value (``secret``) or by the name of an environment variable
 holding it (``secret_env``); either may be a list, and every secret listed signs
 (Standard Webhooks rotation). ``events`` lists webhook types or ``["*"]``.
@@ -14,12 +16,11 @@ import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from services.notifier import addresses, signing
+from services.notifier import signing, urls
 from services.notifier.webhooks import TYPES
 
 WEBHOOK_TYPES = frozenset(TYPES.values())
@@ -54,15 +55,9 @@ class Partner(BaseModel):
 
     @model_validator(mode="after")
     def _url_is_allowed(self) -> Partner:
-        parts = urlsplit(self.url)
-        if parts.scheme not in ("https", "http") or not parts.hostname:
-            raise ValueError(f"url {self.url!r} is not an http(s) URL with a host")
-        if parts.scheme == "http" and not self.allow_http:
-            raise ValueError(f"url {self.url!r} is not https; set allow_http: true for development")
-        if addresses.is_ip_literal(parts.hostname) and not self.allow_private_network:
-            reason = addresses.refusal(parts.hostname)
-            if reason:
-                raise ValueError(f"url {self.url!r}: {reason}; set allow_private_network: true")
+        wrong = urls.problem(self.url, self.allow_http, self.allow_private_network)
+        if wrong is not None:
+            raise ValueError(wrong)
         if (self.secret is None) == (self.secret_env is None):
             raise ValueError("give exactly one of secret (the value) and secret_env (a variable)")
         return self
@@ -133,6 +128,17 @@ def parse(data: Any, env: Mapping[str, str], source: str) -> dict[str, PartnerWi
     return found
 
 
+def _where(exc: yaml.YAMLError) -> str:
+    """Line and column of a YAML error, never the offending text: that line may hold a secret."""
+    mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+    if mark is None:
+        return "position unknown"
+    return (
+        f"line {mark.line + 1}, column {mark.column + 1};"
+        " the line is not shown, it may hold a secret"
+    )
+
+
 def load(path: Path | None, env: Mapping[str, str] | None = None) -> dict[str, PartnerWithKeys]:
     """Read and check ``PAI_PARTNERS_FILE``."""
     if path is None:
@@ -142,5 +148,5 @@ def load(path: Path | None, env: Mapping[str, str] | None = None) -> dict[str, P
     except OSError as exc:
         raise PartnersError(f"cannot read the partners file {path}: {exc.strerror}") from None
     except yaml.YAMLError as exc:
-        raise PartnersError(f"the partners file {path} is not valid YAML: {exc}") from None
+        raise PartnersError(f"the partners file {path} is not valid YAML ({_where(exc)})") from None
     return parse(data, os.environ if env is None else env, str(path))

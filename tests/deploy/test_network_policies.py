@@ -5,10 +5,12 @@ notifier's HTTPS to public addresses. Strimzi's pods are left to Strimzi's own p
 
 from __future__ import annotations
 
+import ipaddress
 from typing import Any
 
 import pytest
 
+from services.notifier import addresses
 from tests.deploy.manifests import (
     OVERLAYS,
     SERVICES,
@@ -78,6 +80,32 @@ def test_egress_is_dns_kafka_and_for_the_notifier_public_https(service: str) -> 
     assert ports(rule) == {("TCP", 443)}
     v4 = next(p["ipBlock"] for p in rule["to"] if p["ipBlock"]["cidr"] == "0.0.0.0/0")
     assert set(v4["except"]) >= PRIVATE
+
+
+def test_the_notifiers_egress_excepts_what_its_address_guard_refuses() -> None:
+    """Every IPv4 range services/notifier/addresses.py refuses, and the IPv6 ranges that carry
+    one (6to4, NAT64), or that it refuses whatever they carry (Teredo, local-use NAT64)."""
+    objects = render("prod")
+    egress = rules(policies_for(objects, pod_labels(objects, "notifier")), "egress")
+    blocks = {
+        peer["ipBlock"]["cidr"]: {ipaddress.ip_network(c) for c in peer["ipBlock"]["except"]}
+        for rule in egress
+        for peer in rule.get("to", [])
+        if "ipBlock" in peer
+    }
+    assert set(blocks) == {"0.0.0.0/0", "::/0"}
+    assert blocks["0.0.0.0/0"] >= set(addresses.REFUSED_V4)
+    expected_v6 = {
+        addresses.TEREDO,
+        addresses.NAT64_LOCAL,
+        ipaddress.IPv6Network("fc00::/7"),
+        ipaddress.IPv6Network("fe80::/10"),
+        ipaddress.IPv6Network("::ffff:0:0/96"),
+    } | {image for net in addresses.REFUSED_V4 for image in addresses.embedded_networks(net)}
+    missing = expected_v6 - blocks["::/0"]
+    assert not missing, sorted(map(str, missing))
+    for cidr, excepted in blocks.items():  # Kubernetes refuses an except outside its cidr
+        assert all(net.subnet_of(ipaddress.ip_network(cidr)) for net in excepted)  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize("service", SERVICES)

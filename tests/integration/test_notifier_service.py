@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import datetime as dt
 import itertools
 import os
 import signal
@@ -21,15 +22,17 @@ import pytest
 import yaml
 from standardwebhooks import Webhook as Verifier
 
+from services.notifier.webhooks import webhook_for
 from services.runtime.broker import EmbeddedBroker
 from services.runtime.codec import AvroCodec
 from services.runtime.processes import terminate
-from services.runtime.topics import NOTIFIER_DLQ
+from services.runtime.topics import NOTIFIER_DLQ, NOTIFIER_REPLAY
 from tests.integration.kafka_helpers import produce
 from tests.integration.service_helpers import dead_letters_from, read_topic, wait_for
 from tests.support import events as ev
 from tests.support.metrics import metric, samples
 from tests.support.openapi import body_errors
+from tests.support.raw_listener import GARBAGE, RawListener
 from tests.support.receiver import Behaviour, Receiver, delivered
 from tests.support.workers import start_worker, wait_ready
 
@@ -44,6 +47,7 @@ NOTIFIER_ENV = {
 # ops_codes of their own (TERYT-shaped, used by no other test): other tests' events name
 # 1465011, which this notifier does not know and dead-letters
 ALL, CYCLE_ONLY, FLAKY, DOWN, HANGING, STEADY, SLOW = (f"99{n:05d}" for n in range(1, 8))
+HEALTHY, FORGED_A, FORGED_B, GARBLED = (f"99{n:05d}" for n in range(8, 12))
 PATHS = {
     ALL: "all",
     CYCLE_ONLY: "cycle-only",
@@ -52,6 +56,10 @@ PATHS = {
     HANGING: "hanging",
     STEADY: "steady",
     SLOW: "slow",
+    HEALTHY: "healthy",
+    FORGED_A: "forged-a",
+    FORGED_B: "forged-b",
+    GARBLED: "garbled",  # a raw TCP listener answering bytes that are not HTTP
 }
 
 
@@ -59,12 +67,12 @@ def secret_of(ops: str) -> str:
     return "whsec_" + base64.b64encode(f"secret of OPS {ops}, 32 bytes..".encode()).decode()
 
 
-def partners_file(path: Path, receiver: Receiver) -> Path:
+def partners_file(path: Path, receiver: Receiver, garbage: RawListener) -> Path:
     entries = [
         {
             "ops_code": ops,
             "name": f"OPS {name}",
-            "url": receiver.url(name),
+            "url": garbage.url(name) if ops == GARBLED else receiver.url(name),
             "secret_env" if ops == ALL else "secret": f"SECRET_{ops}"
             if ops == ALL
             else secret_of(ops),
@@ -95,13 +103,23 @@ def receiver() -> Iterator[Receiver]:
 
 
 @pytest.fixture(scope="module")
+def garbage() -> Iterator[RawListener]:
+    running = RawListener(GARBAGE).start()
+    yield running
+    running.stop()
+
+
+@pytest.fixture(scope="module")
 def notifier(
-    broker: EmbeddedBroker, receiver: Receiver, tmp_path_factory: pytest.TempPathFactory
+    broker: EmbeddedBroker,
+    receiver: Receiver,
+    garbage: RawListener,
+    tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[tuple[subprocess.Popen[bytes], int, Path]]:
     tmp = tmp_path_factory.mktemp("notifier")
     log = tmp / "notifier.log"
     env = NOTIFIER_ENV | {
-        "PAI_PARTNERS_FILE": str(partners_file(tmp / "partners.yaml", receiver)),
+        "PAI_PARTNERS_FILE": str(partners_file(tmp / "partners.yaml", receiver, garbage)),
         f"SECRET_{ALL}": secret_of(ALL),
     }
     process, port = start_worker("services.notifier", broker.bootstrap, tmp / "data", log, **env)
@@ -307,9 +325,102 @@ def test_a_hanging_partner_does_not_delay_another(
     wait_for(lambda: backlog() == 0, 60, "the retry topics emptied (retried, dead-lettered)")
 
 
+def notifier_dead_letter(bootstrap: str, webhook_id: str) -> dict[str, Any] | None:
+    codec = AvroCodec("notifier-dlq")
+    for r in asyncio.run(read_topic(bootstrap, NOTIFIER_DLQ.name, seconds=0.5)):
+        fields = codec.decode(r.value).fields
+        if fields["webhook_id"] == webhook_id:
+            return fields
+    return None
+
+
+def test_a_partner_answering_garbage_is_dead_lettered_and_stops_no_one(
+    broker: EmbeddedBroker,
+    receiver: Receiver,
+    garbage: RawListener,
+    notifier: tuple[subprocess.Popen[bytes], int, Path],
+) -> None:
+    """A reply that is not HTTP is a failed attempt like any other: retried on the schedule,
+    then dead-lettered with the error; the worker keeps running and delivering to others."""
+    bs, (process, port, _) = broker.bootstrap, notifier
+    bad = ev.outbound("CycleStarted", ev.pesel_from(940_000), GARBLED)
+    good = [ev.outbound("CycleStarted", ev.pesel_from(940_001 + n), HEALTHY) for n in range(5)]
+    send(bs, "pai.scheduler.events.v1", [bad, *good])
+    ids = {event_id_of(r) for r in good}
+    wait_for(lambda: ids <= verified(receiver, "healthy", HEALTHY).keys(), 30, "the healthy")
+    letter = wait_for(
+        lambda: notifier_dead_letter(bs, event_id_of(bad)), 30, "the garbled webhook dead-lettered"
+    )
+    assert [a["attempt"] for a in letter["attempts"]] == [1, 2, 3, 4]  # the whole schedule
+    assert all(a["status_code"] is None for a in letter["attempts"])
+    assert all(a["error"].startswith("malformed reply:") for a in letter["attempts"]), letter
+    assert garbage.connections >= 4
+    assert metric(port, "pai_notifier_webhooks_dead_lettered_total", partner=GARBLED) == 1
+    # still running, still delivering, and the garbled record's offset was committed past
+    later = [ev.outbound("CycleStarted", ev.pesel_from(940_010 + n), HEALTHY) for n in range(3)]
+    send(bs, "pai.scheduler.events.v1", later)
+    ids = {event_id_of(r) for r in later}
+    wait_for(lambda: ids <= verified(receiver, "healthy", HEALTHY).keys(), 30, "later webhooks")
+    assert process.poll() is None, "the worker stopped"
+    lag = lambda: metric(port, "pai_consumer_lag", topic="pai.scheduler.events.v1")  # noqa: E731
+    wait_for(lambda: lag() == 0, 30, "the notifier's lag back to 0")
+
+
+def test_a_forged_replay_naming_one_ops_with_anothers_payload_is_dead_lettered(
+    broker: EmbeddedBroker, receiver: Receiver, notifier: tuple[Any, int, Path]
+) -> None:
+    """The envelope says OPS A, the signed body is about a person of OPS B: A gets nothing
+    (nor does B), the record goes to pai.dlq.v1 with the reason."""
+    bs = broker.bootstrap
+    codec = AvroCodec("notifier-dlq")
+    key, value = ev.outbound("CycleStarted", ev.pesel_from(950_000), FORGED_B)
+    fields = ev.SCHEDULER_EVENTS.decode(value).fields
+    webhook = webhook_for("CycleStarted", fields)  # the webhook B would get
+    forged = {
+        "webhook_id": webhook.webhook_id,
+        "occurred_at": dt.datetime.now(dt.UTC),
+        "ops_code": FORGED_A,
+        "webhook_type": webhook.type,
+        "payload": webhook.body.decode(),
+        "source_topic": "pai.scheduler.events.v1",
+        "source_partition": 0,
+        "source_offset": 0,
+        "attempts": [],
+    }
+    send(bs, NOTIFIER_REPLAY.name, [(key, codec.encode("WebhookDeadLettered", forged))])
+    letters = wait_for(
+        lambda: [
+            x
+            for x in dead_letters_from(bs, NOTIFIER_REPLAY.name)
+            if x["reason"] == "envelope-ops-code-mismatch"
+            and webhook.webhook_id in x["exception.message"]
+        ],
+        30,
+        "the forged replay dead-lettered",
+    )
+    assert FORGED_A in letters[0]["exception.message"]
+    # an honest replay to A on the same partition (same key) arrives after it: A got only that
+    _, honest_value = ev.outbound("CycleStarted", ev.pesel_from(950_000), FORGED_A)
+    honest = webhook_for("CycleStarted", ev.SCHEDULER_EVENTS.decode(honest_value).fields)
+    envelope = forged | {
+        "webhook_id": honest.webhook_id,
+        "ops_code": FORGED_A,
+        "payload": honest.body.decode(),
+    }
+    send(bs, NOTIFIER_REPLAY.name, [(key, codec.encode("WebhookDeadLettered", envelope))])
+    wait_for(
+        lambda: honest.webhook_id in verified(receiver, "forged-a", FORGED_A),
+        30,
+        "the honest replay",
+    )
+    assert {r.headers["webhook-id"] for r in receiver.requests("forged-a")} == {honest.webhook_id}
+    assert receiver.requests("forged-b") == []
+
+
 def test_a_worker_killed_mid_delivery_loses_no_webhook(
     broker: EmbeddedBroker,
     receiver: Receiver,
+    garbage: RawListener,
     notifier: tuple[subprocess.Popen[bytes], int, Path],
     tmp_path: Path,
 ) -> None:
@@ -326,7 +437,7 @@ def test_a_worker_killed_mid_delivery_loses_no_webhook(
     before = set(delivered(receiver, "slow"))
     assert len(before) < len(records), "everything arrived before the kill: nothing was tested"
     env = NOTIFIER_ENV | {
-        "PAI_PARTNERS_FILE": str(partners_file(tmp_path / "partners.yaml", receiver)),
+        "PAI_PARTNERS_FILE": str(partners_file(tmp_path / "partners.yaml", receiver, garbage)),
         f"SECRET_{ALL}": secret_of(ALL),
     }
     again, port = start_worker("services.notifier", bs, tmp_path / "data", log, **env)

@@ -79,3 +79,31 @@ def test_an_event_becomes_a_webhook_with_its_id_type_and_json_data() -> None:
     assert body["data"]["start_on"] == "2026-03-02" and body["data"]["event_id"] == str(event_id)
     with pytest.raises(NotAWebhook):
         webhook_for("ClockTick", fields)
+
+
+@pytest.mark.parametrize(
+    "address",
+    [
+        "2002:7f00:1::",  # 6to4 of 127.0.0.1
+        "2002:a00:1::1",  # 6to4 of 10.0.0.1
+        "2002:a9fe:a9fe::",  # 6to4 of the metadata address
+        "64:ff9b::7f00:1",  # NAT64 (well-known prefix) of 127.0.0.1
+        "64:ff9b::c0a8:101",  # NAT64 of 192.168.1.1
+        "64:ff9b:1::808:808",  # local-use NAT64 prefix: refused whatever it embeds
+        "2001:0:4136:e378:8000:63bf:3fff:fdd2",  # Teredo
+        "2001:0:7f00:1::80ff:fffe",  # Teredo, server and client 127.0.0.1
+        "::ffff:10.0.0.1",
+        "::127.0.0.1",  # IPv4-compatible (deprecated)
+        "198.18.0.1",
+        "240.0.0.1",
+        "255.255.255.255",
+    ],
+)
+def test_ipv6_embeddings_of_inward_addresses_are_refused(address: str) -> None:
+    assert addresses.refusal(address) is not None
+
+
+@pytest.mark.parametrize("address", ["2002:808:808::1", "64:ff9b::808:808", "64:ff9b::c100:6081"])
+def test_6to4_and_nat64_of_a_public_address_are_allowed(address: str) -> None:
+    """An IPv6-only cluster reaches an IPv4 partner through DNS64/NAT64: 64:ff9b::<public>."""
+    assert addresses.refusal(address) is None

@@ -90,3 +90,93 @@ def test_an_ops_code_twice_and_a_missing_file_are_refused(tmp_path: Path) -> Non
 def test_the_example_partners_file_is_valid() -> None:
     example = Path(__file__).resolve().parents[3] / "deploy" / "partners.example.yaml"
     assert list(partners.load(example, env={})) == ["1465011"]
+
+
+@pytest.mark.parametrize(
+    ("url", "message"),
+    [
+        ("https://ops-user:hunter2-pass@ops.example.pl/hook", "user name or password"),
+        ("https://ops.example.pl/hook#part", "fragment"),
+        ("ftp://ops.example.pl/hook", "not an http(s) URL"),
+        ("https:///hook", "no host"),
+        ("https://127。0。0。1/hook", "written in ASCII"),
+        ("https://\uff4f\uff50\uff53.example.pl/hook", "written in ASCII"),
+        ("https://0177.0.0.1/hook", "the HTTP client cannot use it"),
+        ("https://2130706433/hook", "not a host name"),
+        ("https://0x7f.1/hook", "not a host name"),
+        ("https://127.1/hook", "not a host name"),
+        ("https://127.0.0.1./hook", "not a host name"),
+        ("https://%31%32%37.0.0.1/hook", "not a host name"),
+        ("https://ops.example.pl:99999/hook", "port"),
+    ],
+)
+def test_urls_the_client_cannot_use_safely_are_refused(url: str, message: str) -> None:
+    for private in (False, True):  # allow_private_network does not make them usable
+        with pytest.raises(PartnersError) as refused:
+            partners.parse(
+                {"partners": [entry(url=url, allow_private_network=private)]}, {}, "partners.yaml"
+            )
+        assert message in str(refused.value)
+        assert "hunter2" not in str(refused.value) and "ops-user" not in str(refused.value)
+
+
+@pytest.mark.parametrize(
+    "host",
+    [
+        "[::ffff:7f00:1]",
+        "[::FFFF:127.0.0.1]",
+        "[fe80::1%25eth0]",
+        "[2002:7f00:1::]",
+        "[64:ff9b::7f00:1]",
+    ],
+)
+def test_inward_hosts_are_refused_after_the_clients_normalisation(host: str) -> None:
+    with pytest.raises(PartnersError, match="set allow_private_network"):
+        partners.parse({"partners": [entry(url=f"https://{host}/hook")]}, {}, "partners.yaml")
+
+
+def test_a_refused_url_is_shown_without_userinfo_or_query() -> None:
+    with pytest.raises(PartnersError) as refused:
+        partners.parse(
+            {"partners": [entry(url="http://10.1.2.3:8080/hook?token=q-secret-1&x=2")]},
+            {},
+            "partners.yaml",
+        )
+    text = str(refused.value)
+    assert "http://10.1.2.3:8080/hook" in text
+    assert "q-secret-1" not in text and "token" not in text
+
+
+def test_a_yaml_syntax_error_names_line_and_column_not_the_line(tmp_path: Path) -> None:
+    path = tmp_path / "partners.yaml"
+    path.write_text(
+        'partners:\n  - ops_code: "1465011"\n    secret: "whsec_TOPSECRETvalue: [\n',
+        encoding="utf-8",
+    )
+    with pytest.raises(PartnersError) as refused:
+        partners.load(path, env={})
+    text = str(refused.value)
+    assert str(path) in text and "line " in text and "column " in text
+    assert "TOPSECRET" not in text and "whsec_" not in text
+    path.write_text(
+        "partners:\n  - ops_code: '1465011'\n    secret: whsec_TOPSECRETvalue: x\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(PartnersError) as refused:
+        partners.load(path, env={})
+    assert "line 3" in str(refused.value) and "TOPSECRET" not in str(refused.value)
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://OPS.Example.PL/webhooks/pai",
+        "https://xn--d-0ga.gmina.pl/hook",  # an international name in its xn-- form
+        "https://ops_hooks.gmina.pl:8443/hook?channel=pai",
+        "https://ops.example.pl./hook",
+        "https://193.0.96.129/hook",
+        "https://[2001:4860:4860::8888]/hook",
+    ],
+)
+def test_ordinary_partner_urls_are_accepted(url: str) -> None:
+    assert list(partners.parse({"partners": [entry(url=url)]}, {}, "partners.yaml")) == ["1465011"]
