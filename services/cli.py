@@ -28,7 +28,7 @@ from services.runtime.kafka_admin import create_topics, partition_counts
 from services.runtime.logs import mask_personal
 from services.runtime.processes import sigterm_like_ctrl_c
 from services.runtime.schemas import SchemaStore
-from services.runtime.settings import kafka_client_kwargs, load_settings
+from services.runtime.settings import kafka_client_kwargs, load_settings, producer_kwargs
 from services.runtime.topic_reader import read_until_now
 from services.runtime.topics import ALL_TOPICS, DLQ
 
@@ -126,7 +126,7 @@ def cmd_dlq_replay(args: argparse.Namespace) -> int:
     settings = load_settings()
     client = kafka_client_kwargs(settings, args.bootstrap)
     filters = replay.Filters(args.partner, args.type, args.webhook_id, args.since, args.until)
-    chosen = asyncio.run(replay.replay(client, filters, args.dry_run))
+    chosen = asyncio.run(replay.replay(client, filters, args.dry_run, producer_kwargs(settings)))
     for fields in chosen:
         attempts = fields["attempts"]
         last = attempts[-1]["error"] if attempts else "-"
@@ -194,7 +194,9 @@ def cmd_send(args: argparse.Namespace) -> int:
     if args.check:
         print(f"{len(records)} records are valid; nothing sent (--check)")
         return 0
-    asyncio.run(_send_all(kafka_client_kwargs(load_settings(), args.bootstrap), records))
+    settings = load_settings()
+    client = kafka_client_kwargs(settings, args.bootstrap)
+    asyncio.run(_send_all(client | producer_kwargs(settings), records))
     by_topic: dict[str, int] = {}
     for record in records:
         by_topic[record.topic] = by_topic.get(record.topic, 0) + 1
@@ -205,7 +207,7 @@ def cmd_send(args: argparse.Namespace) -> int:
 
 
 async def _send_all(client: dict[str, Any], records: list[event_files.OutboundRecord]) -> None:
-    producer = AIOKafkaProducer(**client, acks="all", linger_ms=5)
+    producer = AIOKafkaProducer(**client, linger_ms=5)
     await producer.start()
     progress = Progress(len(records))
     try:

@@ -1,7 +1,9 @@
-"""Session-wide fixtures: the embedded broker, started once per test session.
+"""Session-wide fixtures: the brokers, each started once per test session.
 
-If the broker cannot start, every test that needs it errors: integration tests
-are never skipped.
+``broker`` is Apache Kafka (KRaft, the version the manifests deploy) unless
+``PAI_TEST_BROKER=tansu``; ``tansu`` is always the embedded broker, for the tests of
+what only it does and the smoke tests that keep it supported. If a broker cannot
+start, every test that needs it errors: integration tests are never skipped.
 """
 
 from __future__ import annotations
@@ -15,7 +17,8 @@ import pytest
 from hypothesis import HealthCheck, settings
 
 from services.runtime.broker import EmbeddedBroker
-from tests.support.workers import start_broker
+from tests.support.apache_kafka import KafkaCluster
+from tests.support.workers import start_broker, start_kafka, start_test_broker
 
 # Property tests: `make test` runs a fixed, derandomised profile (the same examples on
 # every run, so CI is repeatable); `pytest --hypothesis-profile=long` searches further.
@@ -38,8 +41,32 @@ settings.load_profile("ci")
 
 
 @pytest.fixture(scope="session")
-def broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedBroker]:
-    running = start_broker(Path(tmp_path_factory.mktemp("broker")) / "tansu.log")
+def broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedBroker | KafkaCluster]:
+    running = start_test_broker(Path(tmp_path_factory.mktemp("broker")))
+    try:
+        yield running
+    finally:
+        running.stop()
+
+
+@pytest.fixture(scope="session")
+def kafka(
+    broker: EmbeddedBroker | KafkaCluster, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[KafkaCluster]:
+    """Apache Kafka whatever ``PAI_TEST_BROKER`` says: the session's broker when it is one."""
+    if isinstance(broker, KafkaCluster):
+        yield broker
+        return
+    running = start_kafka(Path(tmp_path_factory.mktemp("kafka")))
+    try:
+        yield running
+    finally:
+        running.stop()
+
+
+@pytest.fixture(scope="session")
+def tansu(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedBroker]:
+    running = start_broker(Path(tmp_path_factory.mktemp("tansu")) / "tansu.log")
     try:
         yield running
     finally:

@@ -101,6 +101,7 @@ class EligibilityService:
             SERVICE,
             self._send_dead_letter_now,
             on_tick=self._expire,
+            rewind_past_end=self.settings.kafka_broker == "tansu",
         )
 
     # -- state -------------------------------------------------------------------------------
@@ -160,6 +161,7 @@ class EligibilityService:
 
     # -- the agent ---------------------------------------------------------------------------
     async def _agent(self, stream: faust.StreamT[bytes]) -> Any:
+        await self.clock.ready()  # every tick sent before the input is read first
         async for events in stream.take_events(1000, within=0.01):  # type: ignore[attr-defined]
             async with self._lock:
                 with metrics.PROCESSING.labels(SERVICE).time():

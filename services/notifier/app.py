@@ -43,7 +43,7 @@ from services.runtime.deadletter import DeadLetter, log_dead_letter
 from services.runtime.inbound import Inbound, Rejected, dead_letter, decode
 from services.runtime.kafka_admin import create_topics
 from services.runtime.logs import where
-from services.runtime.settings import Settings, kafka_client_kwargs
+from services.runtime.settings import Settings, kafka_client_kwargs, producer_kwargs
 from services.runtime.topics import (
     DLQ,
     ELIGIBILITY_DECISIONS,
@@ -107,7 +107,7 @@ class NotifierService:
         ]
         if failed:
             raise RuntimeError(f"cannot create the notifier's topics: {failed}")
-        self.producer = AIOKafkaProducer(**client, acks="all", linger_ms=2)
+        self.producer = AIOKafkaProducer(**client, **producer_kwargs(self.settings), linger_ms=2)
         self.consumer = AIOKafkaConsumer(
             **client,
             group_id=GROUP,
@@ -141,7 +141,7 @@ class NotifierService:
     async def _loop(self) -> None:
         assert self.consumer is not None
         last_commit = time.monotonic()
-        watch = lost_records.Watch(self.consumer)
+        watch = lost_records.Watch(self.consumer, self.settings.kafka_broker == "tansu")
         while not self._stopping.is_set():
             if self.failure is not None:
                 raise self.failure

@@ -58,15 +58,19 @@ async def dead_lettered(
 
 
 async def replay(
-    client: Mapping[str, Any], filters: Filters, dry_run: bool
+    client: Mapping[str, Any],
+    filters: Filters,
+    dry_run: bool,
+    producer_options: Mapping[str, Any] | None = None,
 ) -> list[dict[str, Any]]:
     """Write the matching dead letters to the replay topic; the fields of those chosen.
 
-    ``client``: aiokafka connection arguments (``settings.kafka_client_kwargs``).
+    ``client``: aiokafka connection arguments (``settings.kafka_client_kwargs``);
+    ``producer_options``: ``settings.producer_kwargs`` (acks=all by default).
     """
     chosen = [(k, v, f) for k, v, f in await dead_lettered(client) if filters.match(f)]
     if chosen and not dry_run:
-        producer = AIOKafkaProducer(**client, acks="all")
+        producer = AIOKafkaProducer(**client, **(producer_options or {"acks": "all"}))
         await producer.start()
         try:
             sent = [

@@ -2,13 +2,18 @@
 
 With ``topic`` the time is the greatest ``ClockTick`` seen on ``pai.clock.v1``
 (read by every worker; see :mod:`services.runtime.clock_reader`), so tests and
-simulations move through months in seconds. Until the first tick arrives a
-topic clock does not know the time (``now()`` is None) and callers fall back to
-the time of the event they handle. Calendar dates are Europe/Warsaw dates.
+simulations move through months in seconds. A worker handles no input before
+its clock is :meth:`~Clock.ready`: a topic clock once its reader has read every
+tick the topic held when the worker started (on Apache Kafka a worker gets its
+partitions at once, and judged events by a clock that had not read the ticks
+sent before them). If the topic holds no tick yet, ``now()`` is None and callers
+fall back to the time of the event they handle. Calendar dates are Europe/Warsaw
+dates.
 """
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 from typing import Protocol
 from zoneinfo import ZoneInfo
@@ -26,6 +31,9 @@ class Clock(Protocol):
 
     def now(self) -> dt.datetime | None: ...
 
+    async def ready(self) -> None:
+        """Return once the clock tells the time it will tell for the input read next."""
+
 
 class SystemClock:
     """The wall clock (UTC)."""
@@ -33,12 +41,20 @@ class SystemClock:
     def now(self) -> dt.datetime:
         return dt.datetime.now(dt.UTC)
 
+    async def ready(self) -> None:
+        return None
+
 
 class TopicClock:
     """The greatest instant observed; never moves back."""
 
     def __init__(self) -> None:
         self._now: dt.datetime | None = None
+        self.caught_up = asyncio.Event()
+        """Set by the reader once it has read the ticks the topic held at start."""
+
+    async def ready(self) -> None:
+        await self.caught_up.wait()
 
     def observe(self, instant: dt.datetime) -> bool:
         """Take a tick; True when it moved the clock forward."""

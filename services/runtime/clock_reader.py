@@ -15,6 +15,7 @@ from services.runtime import lost_records
 from services.runtime.clock import TopicClock
 from services.runtime.codec import AvroCodec
 from services.runtime.deadletter import DeadLetter
+from services.runtime.end_offsets import fetched_end_offsets
 from services.runtime.inbound import Inbound, Rejected, dead_letter, decode
 from services.runtime.topic_reader import read_whole_topic
 from services.runtime.topics import CLOCK
@@ -30,14 +31,20 @@ async def follow_clock(
     service: str,
     send_dead_letter: Callable[[DeadLetter], Awaitable[None]],
     on_tick: OnTick | None = None,
+    rewind_past_end: bool = False,
 ) -> None:
     """Read ticks forever (until cancelled); call ``on_tick`` when the clock moves forward."""
     codec = AvroCodec(CLOCK.schema or "clock")
-    consumer, _ = await read_whole_topic(client_kwargs, CLOCK.name)
-    watch = lost_records.Watch(consumer)
+    consumer, tps = await read_whole_topic(client_kwargs, CLOCK.name)
+    watch = lost_records.Watch(consumer, rewind_past_end)
     try:
+        ends = await fetched_end_offsets(client_kwargs, await consumer.end_offsets(tps))
         while True:
             await watch.check()
+            if not clock.caught_up.is_set():
+                positions = [await consumer.position(tp) for tp in tps]
+                if all(pos >= ends[tp] for pos, tp in zip(positions, tps, strict=True)):
+                    clock.caught_up.set()
             batches = await consumer.getmany(timeout_ms=500)
             moved = False
             for records in batches.values():

@@ -7,9 +7,12 @@ The factory takes the session timeout from settings (default 10 s, the classic
 Kafka client default; heartbeat 3 s), which brings a worker with a table to
 ready in ~5-7 s there (~4 s with 6 s) and is a sound value on Apache Kafka.
 
-Recovery: the factory also corrects the embedded broker's stale ListOffsets
-answer (:mod:`services.runtime.end_offsets`), without which a restarted worker
-with its RocksDB data crashed with ``ConsistencyError``, and registers the
+Recovery: on the embedded broker (``PAI_KAFKA_BROKER=tansu``) the factory also
+corrects its stale ListOffsets answer (:mod:`services.runtime.end_offsets`),
+without which a restarted worker with its RocksDB data crashed with
+``ConsistencyError``, and rewinds a source partition past its end
+(:mod:`services.runtime.lost_records`); on Apache Kafka its producer is
+idempotent (:mod:`services.runtime.idempotence`). It registers the
 RocksDB store that tables written outside stream iteration need
 (:mod:`services.runtime.table_store`), and bounds how long a fetch waits at
 the broker (:mod:`services.runtime.fetch_wait`).
@@ -40,7 +43,15 @@ from aiohttp import web
 from faust.web import Request, Response, View
 from faust.web.base import BlueprintManager
 
-from services.runtime import end_offsets, fetch_wait, logs, lost_records, metrics, table_store
+from services.runtime import (
+    end_offsets,
+    fetch_wait,
+    idempotence,
+    logs,
+    lost_records,
+    metrics,
+    table_store,
+)
 from services.runtime.settings import Settings, kafka_client_kwargs, ssl_context
 
 log = logging.getLogger(__name__)
@@ -97,12 +108,16 @@ def create_app(service: str, settings: Settings, **overrides: Any) -> faust.App:
     conf.update(overrides)
     if any(conf[name] for name in NO_BUILT_IN_VIEWS):
         raise ValueError("Faust's built-in web views serve table data without a token")
-    end_offsets.install(kafka_client_kwargs(settings))
+    tansu = settings.kafka_broker == "tansu"
+    if tansu:
+        end_offsets.install(kafka_client_kwargs(settings))
+    idempotence.install(not tansu)
     table_store.register()
     fetch_wait.install(settings.kafka_fetch_max_wait_ms)
     app = _App(f"pai-{service}", **conf)
     register_health_views(app)
-    register_lost_records_check(app)
+    if tansu:
+        register_lost_records_check(app)
     return app
 
 

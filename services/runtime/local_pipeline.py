@@ -107,6 +107,7 @@ class LocalPipeline:
                 **os.environ,
                 **self.env,
                 "PAI_KAFKA_BOOTSTRAP": self.kafka,
+                **({"PAI_KAFKA_BROKER": "tansu"} if self.bootstrap is None else {}),
                 "PAI_WEB_HOST": "127.0.0.1",
                 "PAI_WEB_PORT": str(service.port),
                 "PAI_DATA_DIR": str(data),

@@ -10,6 +10,11 @@ be read. Every consumer of the services therefore checks, every few seconds,
 each assigned partition's position against the high watermark the last fetch
 reported and seeks a partition that is past its end to the beginning, with a
 warning. What is read again is recognised by its event id as before.
+
+Only with ``PAI_KAFKA_BROKER=tansu``: on Apache Kafka a consumer whose position
+lies past a partition's end (the topic deleted and created again, measured in
+``tests/integration/test_kafka_behaviour.py``) gets OFFSET_OUT_OF_RANGE and
+starts again from ``auto_offset_reset=earliest`` by itself.
 """
 
 from __future__ import annotations
@@ -76,13 +81,16 @@ async def rewind_faust(app: Any) -> list[Any]:
 
 
 class Watch:
-    """Calls :func:`rewind_aiokafka` at most every ``CHECK_EVERY_S`` from a consumer's loop."""
+    """Calls :func:`rewind_aiokafka` at most every ``CHECK_EVERY_S`` from a consumer's loop,
+    when ``enabled`` (``PAI_KAFKA_BROKER=tansu``: Apache Kafka needs no such check)."""
 
-    def __init__(self, consumer: AIOKafkaConsumer, every_s: float = CHECK_EVERY_S) -> None:
-        self.consumer, self.every_s = consumer, every_s
+    def __init__(
+        self, consumer: AIOKafkaConsumer, enabled: bool, every_s: float = CHECK_EVERY_S
+    ) -> None:
+        self.consumer, self.enabled, self.every_s = consumer, enabled, every_s
         self.next_check = time.monotonic() + every_s
 
     async def check(self) -> None:
-        if time.monotonic() >= self.next_check:
+        if self.enabled and time.monotonic() >= self.next_check:
             self.next_check = time.monotonic() + self.every_s
             await rewind_aiokafka(self.consumer)

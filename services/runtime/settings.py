@@ -40,6 +40,13 @@ class Settings(BaseSettings):
         4, ge=1, le=1024, description="Partition count shared by every per-person topic"
     )
     topic_replication_factor: int = Field(1, ge=1, le=16)
+    kafka_broker: Literal["kafka", "tansu"] = Field(
+        "kafka",
+        description="The broker implementation: kafka (Apache Kafka, production; idempotent"
+        " producers) or tansu (the embedded broker of `pai run`: no idempotent producer, and"
+        " its workarounds: a consumer past a partition's end is rewound, end offsets are taken"
+        " from fetches)",
+    )
     kafka_session_timeout_s: float = Field(
         10.0,
         gt=0,
@@ -200,6 +207,13 @@ def ssl_context(settings: Settings) -> ssl.SSLContext | None:
     cafile = str(settings.kafka_ssl_cafile) if settings.kafka_ssl_cafile else None
     context: ssl.SSLContext = create_ssl_context(cafile=cafile)
     return context
+
+
+def producer_kwargs(settings: Settings) -> dict[str, Any]:
+    """What every producer of the services sets: all in-sync replicas acknowledge, and on
+    Apache Kafka an idempotent producer (a retried batch is written once, in order);
+    the embedded broker refuses ``InitProducerId``."""
+    return {"acks": "all", "enable_idempotence": settings.kafka_broker == "kafka"}
 
 
 def kafka_client_kwargs(settings: Settings, bootstrap: str | None = None) -> dict[str, Any]:

@@ -84,7 +84,10 @@ class SchedulerService:
             ELIGIBILITY_DECISIONS.name: AvroCodec("eligibility-decisions"),
         }
         self.editions = EditionsView(
-            kafka_client_kwargs(settings), SERVICE, self._send_dead_letter_now
+            kafka_client_kwargs(settings),
+            SERVICE,
+            self._send_dead_letter_now,
+            rewind_past_end=settings.kafka_broker == "tansu",
         )
         self.timers = Timers(self.config)
         self._indexed: frozenset[int] | None = None
@@ -114,6 +117,7 @@ class SchedulerService:
             SERVICE,
             self._send_dead_letter_now,
             on_tick=self._tick,
+            rewind_past_end=self.settings.kafka_broker == "tansu",
         )
 
     # -- state -------------------------------------------------------------------------------
@@ -129,6 +133,7 @@ class SchedulerService:
     # -- the agent ---------------------------------------------------------------------------
     async def _agent(self, stream: faust.StreamT[bytes]) -> Any:
         await self.editions.caught_up.wait()  # a referral is judged against every edition
+        await self.clock.ready()  # and by the time every tick sent before it tells
         async for events in stream.take_events(1000, within=0.01):  # type: ignore[attr-defined]
             async with self._lock:
                 with metrics.PROCESSING.labels(SERVICE).time():

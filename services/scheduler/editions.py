@@ -37,8 +37,10 @@ class EditionsView:
         client_kwargs: dict[str, Any],
         service: str,
         send_dead_letter: Callable[[DeadLetter], Awaitable[None]],
+        rewind_past_end: bool = False,
     ) -> None:
         self.client_kwargs = client_kwargs
+        self.rewind_past_end = rewind_past_end
         self.service = service
         self.send_dead_letter = send_dead_letter
         self.editions: dict[str, Edition] = {}
@@ -55,7 +57,7 @@ class EditionsView:
         try:
             listed = await consumer.end_offsets(tps)
             ends = await fetched_end_offsets(self.client_kwargs, listed)
-            watch = lost_records.Watch(consumer)
+            watch = lost_records.Watch(consumer, self.rewind_past_end)
             while True:
                 await watch.check()
                 for records in (await consumer.getmany(timeout_ms=200)).values():

@@ -1,4 +1,5 @@
-"""Real Avro bytes through the embedded broker: topics, consumer groups, offsets, dead letters."""
+"""Real Avro bytes through both brokers (Apache Kafka and the embedded tansu): topics, consumer
+groups, offsets, dead letters."""
 
 from __future__ import annotations
 
@@ -22,6 +23,12 @@ from tests.support.samples import PESELS
 from tests.support.workers import PARTITIONS
 
 pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(params=["broker", "tansu"])
+def broker(request: pytest.FixtureRequest) -> EmbeddedBroker:
+    """Each test on both brokers: Apache Kafka (the session's) and the embedded one."""
+    return request.getfixturevalue(request.param)  # type: ignore[no-any-return]
 
 
 def profile_event(n: int) -> tuple[bytes, bytes]:

@@ -1,4 +1,10 @@
-"""Starting the broker and service processes in tests, and waiting for their health views."""
+"""Starting the brokers and service processes in tests, and waiting for their health views.
+
+Two brokers: Apache Kafka (:func:`start_kafka`, the default of the integration and
+end-to-end tests, ``PAI_TEST_BROKER=tansu`` to run them on the other) and the embedded
+tansu (:func:`start_broker`, what ``pai run`` uses). A worker started against a broker is
+told which one it is (``PAI_KAFKA_BROKER``), as ``pai run`` and the manifests tell theirs.
+"""
 
 from __future__ import annotations
 
@@ -13,6 +19,7 @@ import httpx
 
 from services.runtime.broker import EmbeddedBroker, free_port
 from services.runtime.kafka_admin import create_topics
+from tests.support.apache_kafka import KafkaCluster
 
 PARTITIONS = 4  # of every topic the tests create
 TOKEN = "operator-token-for-the-tests-0123456789"
@@ -25,17 +32,47 @@ WORKER_ENV = {  # what service tests run workers with: the topic clock, short se
 }
 
 
+BROKER_KIND: dict[str, str] = {}
+"""``PAI_KAFKA_BROKER`` of each broker the tests started, by bootstrap address."""
+TEST_BROKER = os.environ.get("PAI_TEST_BROKER", "kafka")
+assert TEST_BROKER in ("kafka", "tansu"), f"PAI_TEST_BROKER={TEST_BROKER}: kafka or tansu"
+
+
 def start_broker(log: Path, port: int | None = None) -> EmbeddedBroker:
     """An embedded broker with every contract topic; fails the test if either fails."""
     broker = EmbeddedBroker(port=port, log_file=log).start()
     try:
-        results = asyncio.run(create_topics({"bootstrap_servers": broker.bootstrap}, PARTITIONS))
-        failed = [r for r in results if r.error]
-        assert not failed, failed
+        _create_topics(broker.bootstrap)
     except BaseException:
         broker.stop()
         raise
+    BROKER_KIND[broker.bootstrap] = "tansu"
     return broker
+
+
+def start_kafka(directory: Path, **options: object) -> KafkaCluster:
+    """Apache Kafka (KRaft, ``KafkaCluster(**options)``) with every contract topic."""
+    cluster = KafkaCluster(directory, **options).start()  # type: ignore[arg-type]
+    try:
+        _create_topics(cluster.internal_bootstrap, min(3, cluster.nodes_count))
+    except BaseException:
+        cluster.stop()
+        raise
+    BROKER_KIND[cluster.bootstrap] = "kafka"
+    return cluster
+
+
+def start_test_broker(directory: Path) -> EmbeddedBroker | KafkaCluster:
+    """The broker the integration and end-to-end tests run on (``PAI_TEST_BROKER``)."""
+    if TEST_BROKER == "tansu":
+        return start_broker(directory / "tansu.log")
+    return start_kafka(directory / "kafka")
+
+
+def _create_topics(bootstrap: str, replication: int = 1) -> None:
+    results = asyncio.run(create_topics({"bootstrap_servers": bootstrap}, PARTITIONS, replication))
+    failed = [r for r in results if r.error]
+    assert not failed, failed
 
 
 def start_worker(
@@ -53,6 +90,7 @@ def start_module(
     full_env = {
         **os.environ,
         "PAI_KAFKA_BOOTSTRAP": bootstrap,
+        "PAI_KAFKA_BROKER": BROKER_KIND.get(bootstrap, "kafka"),
         "PAI_WEB_PORT": str(port),
         "PAI_DATA_DIR": str(data_dir),
         **env,
