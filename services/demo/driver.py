@@ -65,7 +65,8 @@ def describe(body: dict[str, Any]) -> str:
         "cycle.started": lambda: f"{d['start_on']} to {d['last_day']}",
         "cycle.ending_soon": lambda: f"last day {d['last_day']}",
         "cycle.ended": lambda: (
-            f"on {d['ended_on']}"
+            ("corrected: " if d.get("corrected") else "")
+            + f"on {d['ended_on']}"
             + (f", early ({d['end_reason']})" if d["early"] else "")
             + f", {d['days_used_total']} of 180 days used"
         ),
@@ -78,6 +79,10 @@ def describe(body: dict[str, Any]) -> str:
         "exclusivity.conflict": lambda: f"{d['instrument']} on {d['referred_on']}",
         "integration_hours.shortfall": lambda: (
             f"week of {d['week_start']}: {d['hours_reported']:g} h of {d['hours_required']:g}"
+        ),
+        "psu_hours.exceeded": lambda: (
+            f"PSU {d['period'].lower()} from {d['period_start']}: {d['hours_reported']:g} h,"
+            f" over {d['hours_limit']:g}"
         ),
     }
     who = f"{NAMES.get(d['person_id'], 'PESEL')} {mask_pesel(d['person_id'])}"

@@ -14,7 +14,8 @@ The people:
   cap, then one referral too many;
 - Bartosz (PUP Warszawa, OPS Warszawa-Mokotów): finds a job and ends his cycle early;
 - Celina (PUP Kraków, OPS Kraków): referred to a training during her cycle (an
-  exclusivity conflict) and one week short of the 10 hours;
+  exclusivity conflict), one week short of the 10 hours, and 12 hours of PSU (prace
+  społecznie użyteczne) in one week, over the 10 allowed;
 - Dawid (PUP Kraków, OPS Kraków): profile II, not eligible under the seed rules,
   referred anyway and rejected;
 - Ewa (PUP Warszawa, OPS Warszawa-Wola): her profile review comes late (overdue);
@@ -213,6 +214,18 @@ class _Story:
             referred_on=on,
         )
 
+    def psu(self, p: Person, referral: str, on: dt.date, hours: float) -> dict[str, Any]:
+        return self.record(
+            PARTICIPATION,
+            "PsuHoursReported",
+            on,
+            person_id=p.pesel,
+            pup_code=p.pup.code,
+            referral_id=referral,
+            worked_on=on,
+            hours=hours,
+        )
+
     def hours(
         self, p: Person, referral: str, start: dt.date, last: dt.date, after: dt.date, upto: dt.date
     ) -> list[dict[str, Any]]:
@@ -323,9 +336,13 @@ def phases() -> list[Phase]:
         ),
         Phase(
             _d(3, 4),
-            "Hours reported; Celina had 6 hours in the week of 23 February",
-            hours(_d(2, 15), _d(3, 1)),
-            expect(integration_hours__shortfall=[OPS_KRAKOW]),
+            "Hours reported; Celina had 6 hours in the week of 23 February, and 12 hours of"
+            " PSU that week",
+            [
+                *hours(_d(2, 15), _d(3, 1)),
+                *[s.psu(CELINA, cycles["C1"][1], _d(2, day), 4.0) for day in (23, 25, 27)],
+            ],
+            expect(integration_hours__shortfall=[OPS_KRAKOW], psu_hours__exceeded=[OPS_KRAKOW]),
         ),
         Phase(
             _d(3, 16),

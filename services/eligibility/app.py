@@ -3,8 +3,9 @@
 Consumes ``pai.pup.profiles.v1`` and ``pai.ops.social-assistance.v1``
 (co-partitioned by PESEL), keeps each person's state in the ``persons`` table
 (RocksDB, changelogged) and emits ``EligibilityDecision`` on
-``pai.eligibility.decisions.v1`` whenever the outcome changes, also when a
-benefit or contract passes its ``valid_until`` with no new event.
+``pai.eligibility.decisions.v1`` whenever the outcome, or the period over which
+it holds (``effective_from``, ``changes_on``), changes, also when a benefit or
+contract passes its ``valid_until`` with no new event.
 
 Delivery: events are handled in batches; a batch's decisions and dead letters
 are acknowledged by the broker before its states are written to the table and
@@ -124,14 +125,14 @@ class EligibilityService:
         cause_event_id: str | None,
         cause_id: str,
     ) -> Decision | None:
-        """The decision when the outcome changed (and note it in ``state``), else None."""
-        outcome = rules.evaluate(state, day, self.ruleset)
-        state.evaluated_on = day
-        key = rules.outcome_key(outcome)
-        if key == state.last_outcome:
+        """The decision when the outcome or the period it holds over changed (noted in
+        ``state``), else None."""
+        judged = rules.judge(state, day, self.ruleset)
+        if judged is None:
             return None
+        outcome = judged.outcome
         event_id = decision_id(state.person_id, cause_id, self.ruleset)
-        state.last_outcome, state.last_decision_id, state.last_decided_on = key, event_id, day
+        state.last_decision_id = event_id
         value = self.decisions.encode(
             "EligibilityDecision",
             {
@@ -146,6 +147,8 @@ class EligibilityService:
                 "ruleset": outcome.ruleset,
                 "ruleset_version": outcome.ruleset_version,
                 "decided_on": day,
+                "effective_from": judged.effective_from,
+                "changes_on": judged.changes_on,
                 "cause_event_id": cause_event_id,
                 "cause": cause,
             },

@@ -29,6 +29,7 @@ TYPES: dict[str, str] = {
     "CapExhausted": "pai.cap.exhausted",
     "ExclusivityConflict": "pai.exclusivity.conflict",
     "IntegrationHoursShortfall": "pai.integration_hours.shortfall",
+    "PsuHoursExceeded": "pai.psu_hours.exceeded",
 }
 
 

@@ -93,6 +93,16 @@ class Settings(BaseSettings):
         description="Scheduler: the profile review is due this many days after a cycle ends"
         " (then moved to a working day, art. 115 KC)",
     )
+    psu_weekly_hours_limit: float = Field(
+        10.0,
+        gt=0,
+        le=168,
+        description="Scheduler: PSU (prace społecznie użyteczne) hours over this in a week"
+        " (Monday-Sunday) are reported",
+    )
+    psu_monthly_hours_limit: float = Field(
+        40.0, gt=0, le=744, description="Scheduler: PSU hours over this in a calendar month"
+    )
     notifier_retry_schedule: str = Field(
         "5,300,1800,7200,18000,36000,36000",
         description="Notifier: seconds from a failed attempt to the next, comma-separated;"

@@ -40,7 +40,8 @@ PARTICIPATION = TopicSpec(
     "pai.pup.participation.v1",
     "participation",
     "person_id",
-    "PUP registry: referral, participation ended, profile reviewed, other-assistance referral",
+    "PUP registry: referral, participation ended, profile reviewed, other-assistance referral,"
+    " PSU hours",
 )
 INTEGRATION_ACTIVITIES = TopicSpec(
     "pai.ops.integration-activities.v1",
@@ -61,13 +62,14 @@ ELIGIBILITY_DECISIONS = TopicSpec(
     "pai.eligibility.decisions.v1",
     "eligibility-decisions",
     "person_id",
-    "eligibility: decisions, emitted on change",
+    "eligibility: decisions with the period they hold over, emitted on change",
 )
 SCHEDULER_EVENTS = TopicSpec(
     "pai.scheduler.events.v1",
     "scheduler-events",
     "person_id",
-    "scheduler: referral accepted/rejected, cycle started, deadline and compliance events",
+    "scheduler: referral accepted/rejected, cycle started, deadline and compliance events,"
+    " PSU hours exceeded",
 )
 CLOCK = TopicSpec(
     "pai.clock.v1",

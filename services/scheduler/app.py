@@ -66,6 +66,8 @@ def config_from(settings: Settings) -> Config:
     return Config(
         ending_soon_days=settings.cycle_ending_soon_days,
         review_due_days=settings.profile_review_due_days,
+        psu_weekly_hours=settings.psu_weekly_hours_limit,
+        psu_monthly_hours=settings.psu_monthly_hours_limit,
     )
 
 
@@ -246,16 +248,16 @@ class SchedulerService:
         """What an operator sees of one person: cycles, the cap, pending deadlines."""
         used = schedule.used_days()
         active = next((c for c in schedule.cycles if c.active), None)
-        planned = (
-            calendar.days_used(active.start_on, active.last_day, active.full_last_day)
-            if active
-            else 0
-        )
+        planned = active.charge(active.last_day) if active else 0
         return {
             "person_id": schedule.person_id,
             "eligibility": [
-                {"decided_on": day.isoformat(), "eligible": eligible}
-                for day, eligible in schedule.eligibility
+                {
+                    "effective_from": p.effective_from.isoformat(),
+                    "changes_on": p.changes_on.isoformat() if p.changes_on else None,
+                    "eligible": p.eligible,
+                }
+                for p in schedule.eligibility
             ],
             "days_used": used,
             "days_left": calendar.CAP_DAYS - used,
@@ -271,13 +273,16 @@ class SchedulerService:
                     "last_day": c.last_day.isoformat(),
                     "ended_on": c.ended_on.isoformat() if c.ended_on else None,
                     "end_reason": c.end_reason,
+                    "pending_end": c.pending_end.isoformat() if c.pending_end else None,
                     "days_used": c.days_used,
                     "review_due_on": c.review_due_on.isoformat() if c.review_due_on else None,
                     "reviewed": c.reviewed,
+                    "reviews": [r.model_dump(mode="json", exclude={"event_id"}) for r in c.reviews],
                     "weekly_hours": {
                         week: domain.week_hours(c, dt.date.fromisoformat(week))
-                        for week in sorted({key.split("|")[0] for key in c.hours})
+                        for week in sorted({key.split("|")[0] for key in c.hundredths})
                     },
+                    "psu_hours": {day: h / 100 for day, h in sorted(c.psu.items())},
                     "emitted": list(c.fired),
                 }
                 for c in schedule.cycles

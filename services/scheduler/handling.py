@@ -5,7 +5,10 @@ eligibility-decision record and calls :mod:`services.scheduler.domain`. It
 owns what the domain cannot accept (an unknown referral, an end before the
 start, hours out of range, a week that does not start on a Monday, ...), which
 the worker dead-letters with :attr:`InvalidInput.reason`, and de-duplication:
-an event id seen recently is a repeat and changes nothing.
+an event id seen recently, or one the schedule records (a referral, an end, a
+review), is a repeat and changes nothing. A refused event leaves the schedule as
+it was. Before any input but an end, a cycle whose end has come is ended
+(:func:`~services.scheduler.domain.catch_up`).
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from services.scheduler.domain import Config, Cycle, Edition, Outgoing, Schedule
 
 SEEN_IDS_KEPT = 64
 MAX_WEEKLY_HOURS = 168.0
+MAX_DAILY_HOURS = 24.0
 
 
 class InvalidInput(Exception):
@@ -38,11 +42,18 @@ def handle(
     today: dt.date,
     config: Config,
 ) -> list[Outgoing]:
-    """Apply one event; the events to emit (none for a repeat). Raises :class:`InvalidInput`."""
+    """Apply one event; the events to emit (none for a repeat). Raises :class:`InvalidInput`
+    and then leaves ``schedule`` unchanged."""
     event_id = str(fields["event_id"])
-    if event_id in schedule.seen_event_ids:
+    if event_id in schedule.seen_event_ids or schedule.recorded(event_id):
         return []
-    out = _apply(schedule, kind, fields, edition_of, today, config)
+    before = schedule.model_copy(deep=True)
+    try:
+        out = _apply(schedule, kind, fields, edition_of, today, config)
+    except InvalidInput:
+        for name in Schedule.model_fields:
+            setattr(schedule, name, getattr(before, name))
+        raise
     schedule.seen_event_ids = [*schedule.seen_event_ids, event_id][-SEEN_IDS_KEPT:]
     return out
 
@@ -55,9 +66,18 @@ def _apply(
     today: dt.date,
     config: Config,
 ) -> list[Outgoing]:
+    if kind == "ParticipationEnded":
+        return _ended(schedule, fields, today, config)
+    out = domain.catch_up(schedule, today, config)
     if kind == "EligibilityDecision":
-        domain.on_decision(schedule, fields["decided_on"], fields["eligible"])
-        return domain.on_day(schedule, today, config)
+        domain.on_decision(
+            schedule,
+            fields["decided_on"],
+            fields["eligible"],
+            fields.get("effective_from"),
+            fields.get("changes_on"),
+        )
+        return out + domain.on_day(schedule, today, config)
     if kind == "ReferredToProgram":
         referral_id = fields["referral_id"]
         if schedule.cycle(referral_id) is not None:
@@ -66,7 +86,7 @@ def _apply(
                 f"referral {referral_id} already opened a cycle for this person:"
                 " a new referral needs a new referral_id",
             )
-        return domain.on_referral(
+        return out + domain.on_referral(
             schedule,
             str(fields["event_id"]),
             referral_id,
@@ -78,34 +98,81 @@ def _apply(
             today,
             config,
         )
-    if kind == "ParticipationEnded":
-        cycle = _cycle_of(schedule, fields["referral_id"])
-        if fields["ended_on"] < cycle.start_on:
-            raise InvalidInput(
-                "end-before-start",
-                f"ended_on {fields['ended_on']} is before the cycle's start {cycle.start_on}",
-            )
-        out = domain.on_participation_ended(
-            schedule, cycle, fields["ended_on"], fields["reason"], config
-        )
-        return out + domain.on_day(schedule, today, config)
     if kind == "ProfileReviewed":
-        if "UNKNOWN" in (fields["outcome"], fields["new_profile"]):
-            raise InvalidInput(
-                "unknown-symbol",
-                "outcome or new_profile UNKNOWN: a symbol this service's schema does not know",
-            )
-        return domain.on_profile_reviewed(
-            schedule, fields["reviewed_on"], fields["outcome"], fields["new_profile"]
-        )
+        return out + _reviewed(schedule, fields, today, config)
     if kind == "OtherAssistanceReferral":
-        return domain.on_other_assistance(
+        return out + domain.on_other_assistance(
             schedule, str(fields["event_id"]), fields["instrument"], fields["referred_on"]
         )
     if kind == "IntegrationHoursReported":
         _record_hours(schedule, fields)
-        return []
+        return out
+    if kind == "PsuHoursReported":
+        return out + _psu_hours(schedule, fields, config)
     raise InvalidInput("unexpected-type", f"the scheduler does not handle {kind} records")
+
+
+def _ended(
+    schedule: Schedule, fields: dict[str, Any], today: dt.date, config: Config
+) -> list[Outgoing]:
+    cycle = _cycle_of(schedule, fields["referral_id"])
+    ended_on: dt.date = fields["ended_on"]
+    if ended_on < cycle.start_on:
+        raise InvalidInput(
+            "end-before-start",
+            f"ended_on {ended_on} is before the cycle's start {cycle.start_on}",
+        )
+    if cycle.ended_on is not None:
+        if ended_on >= cycle.ended_on:
+            raise InvalidInput(
+                "cycle-already-ended",
+                f"the cycle ended on {cycle.ended_on}: an end on {ended_on} cannot change it"
+                " (only an earlier end corrects the days charged, art. 114 KC)",
+            )
+        cycle.end_event_id = str(fields["event_id"])
+        return domain.correct_end(schedule, cycle, ended_on, fields["reason"], today, config)
+    cycle.end_event_id = str(fields["event_id"])
+    out = domain.on_participation_ended(schedule, cycle, ended_on, fields["reason"], config, today)
+    return out + domain.on_day(schedule, today, config)
+
+
+def _reviewed(
+    schedule: Schedule, fields: dict[str, Any], today: dt.date, config: Config
+) -> list[Outgoing]:
+    if "UNKNOWN" in (fields["outcome"], fields["new_profile"]):
+        raise InvalidInput(
+            "unknown-symbol",
+            "outcome or new_profile UNKNOWN: a symbol this service's schema does not know",
+        )
+    reviewed_on: dt.date = fields["reviewed_on"]
+    out: list[Outgoing] = []
+    active = next((c for c in schedule.cycles if c.active), None)
+    if active is not None and reviewed_on > active.span_end:
+        # reviewed after the cycle's last day: it has ended, though the clock lags
+        end_tick = active.pending_end or active.last_day + domain.DAY
+        out = domain.on_day(schedule, max(today, end_tick), config)
+    elif active is not None:
+        raise InvalidInput(
+            "review-during-cycle",
+            f"reviewed_on {reviewed_on} lies in cycle {active.number} (referral"
+            f" {active.referral_id}, {active.start_on}..{active.span_end}), which has not ended",
+        )
+    ended = [c for c in schedule.cycles if not c.active]
+    if not ended:
+        raise InvalidInput(
+            "no-ended-cycle", "no cycle of this person has ended: there is nothing to review"
+        )
+    cycle = ended[-1]
+    assert cycle.ended_on is not None
+    if reviewed_on < cycle.ended_on:
+        raise InvalidInput(
+            "review-before-cycle-end",
+            f"reviewed_on {reviewed_on} is before cycle {cycle.number} ended on"
+            f" {cycle.ended_on}: a review counts only on or after the end",
+        )
+    return out + domain.on_profile_reviewed(
+        schedule, reviewed_on, fields["outcome"], fields["new_profile"], str(fields["event_id"])
+    )
 
 
 def _cycle_of(schedule: Schedule, referral_id: str) -> Cycle:
@@ -118,27 +185,50 @@ def _cycle_of(schedule: Schedule, referral_id: str) -> Cycle:
     return cycle
 
 
+def _checked_hours(hours: float, most: float) -> float:
+    if not (math.isfinite(hours) and 0 <= hours <= most):
+        raise InvalidInput("hours-out-of-range", f"hours {hours} is outside 0-{most:g}")
+    if abs(hours * 100 - domain.hundredths(hours)) > 1e-6:
+        raise InvalidInput(
+            "hours-precision", f"hours {hours} has more than two decimals (hundredths of an hour)"
+        )
+    return hours
+
+
 def _record_hours(schedule: Schedule, fields: dict[str, Any]) -> None:
     cycle = _cycle_of(schedule, fields["referral_id"])
     week: dt.date = fields["week_start"]
-    hours: float = fields["hours"]
     if week.weekday() != 0:
         raise InvalidInput(
             "week-start-not-monday", f"week_start {week} is a {week:%A}; weeks start on Monday"
         )
-    if not (math.isfinite(hours) and 0 <= hours <= MAX_WEEKLY_HOURS):
-        raise InvalidInput(
-            "hours-out-of-range", f"hours {hours} is outside 0-{MAX_WEEKLY_HOURS:g} for one week"
-        )
+    hours = _checked_hours(fields["hours"], MAX_WEEKLY_HOURS)
     if fields["ops_code"] != cycle.ops_code:
         raise InvalidInput(
             "wrong-ops",
             f"OPS {fields['ops_code']} reported hours for a cycle run with OPS {cycle.ops_code}",
         )
-    end = cycle.ended_on or cycle.last_day
+    end = cycle.span_end
     if week > end or week + dt.timedelta(days=6) < cycle.start_on:
         raise InvalidInput(
             "week-outside-cycle",
             f"week {week} does not overlap the cycle {cycle.start_on}..{end}",
         )
     domain.on_hours(cycle, week, fields["activity"], hours)
+
+
+def _psu_hours(schedule: Schedule, fields: dict[str, Any], config: Config) -> list[Outgoing]:
+    cycle = _cycle_of(schedule, fields["referral_id"])
+    day: dt.date = fields["worked_on"]
+    hours = _checked_hours(fields["hours"], MAX_DAILY_HOURS)
+    if fields["pup_code"] != cycle.pup_code:
+        raise InvalidInput(
+            "wrong-pup",
+            f"PUP {fields['pup_code']} reported PSU hours for a cycle of PUP {cycle.pup_code}",
+        )
+    if not cycle.start_on <= day <= cycle.span_end:
+        raise InvalidInput(
+            "day-outside-cycle",
+            f"worked_on {day} is outside the cycle {cycle.start_on}..{cycle.span_end}",
+        )
+    return domain.on_psu_hours(schedule, cycle, day, hours, config)

@@ -117,24 +117,32 @@ def test_a_scripted_year_reaches_the_ops_as_every_webhook_type(
     until({"pai.profile_review.completed": 1, "pai.referral.accepted": 2}, "R2 accepted")
     tick(d(6, 13))  # R2: 13 April to 12 June
     until({"pai.profile_review.due": 2}, "R2 ended")
+    # a social cooperative opens no re-referral; the latest review, RE_REFERRAL, does
     send(bs, participation, ev.profile_reviewed(anna, d(6, 15), "SOCIAL_COOPERATIVE"))
     send(bs, participation, ev.referred(anna, "R3", d(6, 15), edition_id="ED-E2E", ops_code=OPS))
-    until({"pai.profile_review.completed": 2, "pai.referral.accepted": 3}, "R3 accepted")
+    until({"pai.profile_review.completed": 2, "pai.referral.rejected": 2}, "R3 rejected")
+    send(bs, participation, ev.profile_reviewed(anna, d(6, 15)))
+    send(bs, participation, ev.referred(anna, "R3", d(6, 15), edition_id="ED-E2E", ops_code=OPS))
+    until({"pai.profile_review.completed": 3, "pai.referral.accepted": 3}, "R3 accepted")
+    # 11 hours of PSU in the week of 22 June: over the 10 allowed
+    send(bs, participation, *[ev.psu_hours(anna, "R3", d(6, day), 5.5) for day in (22, 23)])
+    until({"pai.psu_hours.exceeded": 1}, "PSU hours exceeded")
     tick(d(8, 15))  # R3: 15 June to 14 August, the cap used
     until({"pai.cap.exhausted": 1}, "the cap exhausted")
 
     scheduler_types = {
         "pai.referral.accepted": 3,
-        "pai.referral.rejected": 1,
+        "pai.referral.rejected": 2,
         "pai.cycle.started": 3,
         "pai.cycle.ending_soon": 3,
         "pai.cycle.ended": 3,
         "pai.profile_review.due": 3,
         "pai.profile_review.overdue": 1,
-        "pai.profile_review.completed": 2,
+        "pai.profile_review.completed": 3,
         "pai.cap.exhausted": 1,
         "pai.exclusivity.conflict": 1,
         "pai.integration_hours.shortfall": 24,  # 8 full weeks in each cycle, none reported
+        "pai.psu_hours.exceeded": 1,
     }
     received = webhooks()
     assert {t: n for t, n in types().items() if t != "pai.eligibility.changed"} == (scheduler_types)
@@ -160,8 +168,12 @@ def test_a_scripted_year_reaches_the_ops_as_every_webhook_type(
     assert {w["data"]["event_id"] for w in received} == for_the_ops
     assert len(received) == len(for_the_ops)
     assert types()["pai.eligibility.changed"] >= 2  # anna eligible, ben not
-    rejected = next(w for w in received if w["type"] == "pai.referral.rejected")
-    assert (rejected["data"]["person_id"], rejected["data"]["reasons"]) == (ben, ["NOT_ELIGIBLE"])
+    rejected = sorted(
+        (w["data"]["person_id"] == anna, w["data"]["reasons"])
+        for w in received
+        if w["type"] == "pai.referral.rejected"
+    )
+    assert rejected == [(False, ["NOT_ELIGIBLE"]), (True, ["REVIEWED_SOCIAL_COOPERATIVE"])]
     for body in received:
         assert body_errors(body["type"], body) == [], body["type"]
     for service in services.services:

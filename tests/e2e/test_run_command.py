@@ -43,11 +43,11 @@ def test_the_demo_runs_to_its_end_with_the_expected_webhooks_per_ops(tmp_path: P
     out = result.stdout
     assert result.returncode == 0, out[-4000:] + result.stderr[-4000:]
     assert "[15/15] 2026-08-24" in out
-    assert "Demo complete: 54 webhooks to 3 OPS" in out
+    assert "Demo complete: 55 webhooks to 3 OPS" in out
     summary = out.split("Summary per OPS", 1)[1]
     rows = {line[:32].strip(): line[32:].split() for line in summary.splitlines()[2:] if line}
-    assert rows["webhooks received/expected"] == ["29/29", "6/6", "19/19"]
-    assert rows["signatures verified"] == ["29", "6", "19"]
+    assert rows["webhooks received/expected"] == ["29/29", "6/6", "20/20"]
+    assert rows["signatures verified"] == ["29", "6", "20"]
     assert rows["refused by the receiver"] == ["0", "0", "0"]
     for kind in ("cap.exhausted", "exclusivity.conflict", "integration_hours.shortfall"):
         assert all(re.fullmatch(r"(\d+)/\1", cell) for cell in rows[kind]), rows[kind]

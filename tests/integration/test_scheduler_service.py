@@ -209,13 +209,23 @@ def test_three_cycles_one_ended_early_then_a_capped_fourth_and_a_rejected_fifth(
         # the review comes late
         tick(bs, d(7, 13))
         step([], ("ProfileReviewOverdue", "R2", d(7, 10)))
-        # cycle 3: 20 July to 19 September, full, with another assistance referral inside it
+        # a social cooperative needs the OPS's agreement, and opens no re-referral
         step(
             [
                 (participation, ev.profile_reviewed(anna, d(7, 13), "SOCIAL_COOPERATIVE")),
                 (participation, ev.referred(anna, "R3", d(7, 20))),
             ],
             ("ProfileReviewRecorded", "R2", "SOCIAL_COOPERATIVE", True),
+            ("ReferralRejected", "R3", ["REVIEWED_SOCIAL_COOPERATIVE"]),
+        )
+        # cycle 3: re-reviewed (RE_REFERRAL, the latest review counts), then referred again:
+        # 20 July to 19 September, full, with another assistance referral inside it
+        step(
+            [
+                (participation, ev.profile_reviewed(anna, d(7, 14))),
+                (participation, ev.referred(anna, "R3", d(7, 20))),
+            ],
+            ("ProfileReviewRecorded", "R2", "RE_REFERRAL", False),
             ("ReferralAccepted", "R3", 3, d(7, 20), d(9, 19), 79, 41),
         )
         report_hours(anna, "R3", d(7, 20), d(9, 19), short=set())
@@ -311,6 +321,7 @@ def test_bad_input_is_dead_lettered_with_its_reason_and_the_worker_goes_on(
             send(bs, topic, [record for record, _ in cases])
         # then a good record: the worker went on
         send(bs, participation, [ev.participation_ended(ben, "R1", d(2, 20), "RESIGNATION")])
+        tick(bs, d(2, 20))  # an end dated after the clock's today ends the cycle on that date
         wait_for(
             lambda: any(e["type"] == "CycleEnded" for e in scheduler_events(bs, {ben})[ben]),
             30,

@@ -154,6 +154,18 @@ def referred(
     return pesel.encode(), PARTICIPATION.encode("ReferredToProgram", fields)
 
 
+def psu_hours(
+    pesel: str, referral_id: str, worked_on: dt.date, hours: float, seq: int = 0
+) -> tuple[bytes, bytes]:
+    fields = _common(pesel, seq, None) | {
+        "pup_code": "1465",
+        "referral_id": referral_id,
+        "worked_on": worked_on,
+        "hours": hours,
+    }
+    return pesel.encode(), PARTICIPATION.encode("PsuHoursReported", fields)
+
+
 def participation_ended(
     pesel: str, referral_id: str, ended_on: dt.date, reason: str = "COMPLETED", seq: int = 0
 ) -> tuple[bytes, bytes]:

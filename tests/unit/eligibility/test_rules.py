@@ -162,11 +162,15 @@ def test_an_older_event_does_not_roll_the_state_back() -> None:
     person = Person().eligible_profile_iii()
     late = T0 + dt.timedelta(days=1)
     assert person.event("ProfileEstablished", at=late, profile="II", established_on=D(2026, 1, 6))
-    # an event from before that, arriving now, is ignored
-    assert not person.event(
-        "ProfileEstablished", at=T0, profile="III", established_on=D(2026, 1, 5)
-    )
+    # an event from before that, arriving now, does not roll the profile back from 6
+    # January (it still says what held on 5 January: a profile holds from its date)
+    person.event("ProfileEstablished", at=T0, profile="III", established_on=D(2026, 1, 5))
     assert person.state.profile == "II"
+    assert person.reasons(D(2026, 1, 6)) == (Reason.PROFILE_NOT_III,)
+    assert person.reasons(D(2026, 2, 1)) == (Reason.PROFILE_NOT_III,)
+    assert not person.event(  # one from before that, for 6 January or later: ignored
+        "ProfileEstablished", at=T0, profile="III", established_on=D(2026, 1, 7)
+    )
     assert not person.event(
         "UnemployedDeregistered", at=T0, deregistered_on=D(2026, 1, 7), reason="x"
     )

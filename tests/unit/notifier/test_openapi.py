@@ -36,3 +36,30 @@ def test_a_body_the_service_builds_validates_and_a_wrong_one_does_not() -> None:
     wrong = body | {"data": body["data"] | {"days_before": "seven"}}
     assert body_errors("pai.cycle.ending_soon", wrong) != []
     assert body_errors("pai.cycle.started", body) != []  # another type's body
+
+
+def test_bodies_of_the_kinds_issue_14_added_or_changed_validate() -> None:
+    """A PSU limit exceeded, a corrected end and a rejection with details, as the scheduler
+    encodes them and the notifier decodes them (defaults of the current schema included)."""
+    from services.runtime.codec import AvroCodec
+    from services.scheduler import outbound
+    from tests.unit.scheduler.registry import Registry
+
+    registry = Registry()
+    registry.today = dt.date(2026, 2, 4)
+    registry.decision(True, dt.date(2025, 12, 1))
+    events = registry.refer("R1", dt.date(2026, 2, 4))
+    events += registry.psu("R1", dt.date(2026, 2, 9), 11)
+    events += registry.day(dt.date(2026, 4, 4))
+    registry.today = dt.date(2026, 4, 6)
+    events += registry.end("R1", dt.date(2026, 3, 20))
+    events += registry.refer("R2", dt.date(2026, 3, 1))
+    codec = AvroCodec("scheduler-events")
+    now = dt.datetime(2026, 4, 6, 5, tzinfo=dt.UTC)
+    seen = set()
+    for event in events:
+        decoded = codec.decode(outbound.encode("44051401359", event, now))
+        webhook = webhook_for(decoded.type, decoded.fields)
+        assert body_errors(webhook.type, orjson.loads(webhook.body)) == [], webhook.type
+        seen.add(webhook.type)
+    assert {"pai.psu_hours.exceeded", "pai.cycle.ended", "pai.referral.rejected"} <= seen

@@ -113,7 +113,7 @@ def test_hours_of_a_week_that_starts_before_the_cycle_but_overlaps_it_count(
     schedule: Schedule,
 ) -> None:
     assert apply(schedule, *hours(D(2026, 2, 2), 4)) == []
-    assert schedule.cycles[0].hours == {"2026-02-02|GROUP_COUNSELLING": 4}
+    assert schedule.cycles[0].hundredths == {"2026-02-02|GROUP_COUNSELLING": 400}
     with pytest.raises(InvalidInput, match="does not overlap"):
         apply(schedule, *hours(D(2026, 1, 26), 4))
 
