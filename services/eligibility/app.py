@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import functools
 import logging
 import uuid
 from collections import Counter
@@ -36,7 +37,12 @@ from services.runtime.clock_reader import follow_clock
 from services.runtime.codec import AvroCodec
 from services.runtime.deadletter import DeadLetter, log_dead_letter
 from services.runtime.due_index import DueIndex
-from services.runtime.faust_app import create_app, per_person_table, register_metrics_view
+from services.runtime.faust_app import (
+    create_app,
+    per_person_table,
+    register_metrics_view,
+    writes,
+)
 from services.runtime.inbound import Inbound, Rejected, dead_letter, read_person_event
 from services.runtime.logs import where
 from services.runtime.operator_views import register_person_view
@@ -166,10 +172,14 @@ class EligibilityService:
     async def _agent(self, stream: faust.StreamT[bytes]) -> Any:
         await self.clock.ready()  # every tick sent before the input is read first
         async for events in stream.take_events(1000, within=0.01):  # type: ignore[attr-defined]
-            async with self._lock:
-                with metrics.PROCESSING.labels(SERVICE).time():
-                    await self.handle_batch([Inbound.of(e.message) for e in events])
+            handle = functools.partial(self._handle_locked, [Inbound.of(e.message) for e in events])
+            await writes(self.app).until_written(handle)
             yield None
+
+    async def _handle_locked(self, batch: list[Inbound]) -> None:
+        async with self._lock:
+            with metrics.PROCESSING.labels(SERVICE).time():
+                await self.handle_batch(batch)
 
     async def handle_batch(self, records: list[Inbound]) -> None:
         states: dict[bytes, rules.PersonState] = {}
@@ -280,8 +290,7 @@ class EligibilityService:
                 self._rebuild_index(owned, day)
             n = self.settings.topic_partitions
             changed: dict[bytes, rules.PersonState] = {}
-            sends = []
-            decided: list[Decision] = []
+            decided: list[tuple[bytes, Decision]] = []
             for key in list(self.due.pop_due(day)):
                 if (
                     expected_partition(key, n) not in owned
@@ -292,10 +301,14 @@ class EligibilityService:
                 decision = self.decide(state, day, now, "VALIDITY_EXPIRED", None, f"date:{day}")
                 changed[key] = state
                 if decision is not None:
-                    sends.append(await self._send_decision(key, decision.value))
-                    decided.append(decision)
-            await asyncio.gather(*sends)
-            self.count(decided)
+                    decided.append((key, decision))
+
+            async def send_all() -> None:
+                sends = [await self._send_decision(key, d.value) for key, d in decided]
+                await asyncio.gather(*sends)
+
+            await writes(self.app).until_written(send_all)  # popped from the index: not lost
+            self.count([decision for _key, decision in decided])
             for key, state in changed.items():
                 self.store(key, state)
                 self._schedule(key, state, day)

@@ -52,6 +52,7 @@ from services.runtime.topics import (
     SCHEDULER_EVENTS,
     notifier_retry,
 )
+from services.runtime.writes import WriteGate
 
 SERVICE = "notifier"
 GROUP = "pai-notifier"
@@ -86,13 +87,15 @@ class NotifierService:
         self.producer: AIOKafkaProducer | None = None
         self.tasks: set[asyncio.Task[None]] = set()
         self.ready = False
+        self.writes = WriteGate(SERVICE)
         self.failure: BaseException | None = None
         self._stopping = asyncio.Event()
         self._resumes: dict[TopicPartition, asyncio.TimerHandle] = {}
 
     # -- running -----------------------------------------------------------------------------
     async def run(self) -> None:
-        """Until :meth:`stop` (or a send to Kafka fails: then raise, and a restart resumes)."""
+        """Until :meth:`stop`. A write the broker refuses is tried again (``self.writes``);
+        any other failure to make a delivery durable stops the worker (a restart resumes)."""
         client = kafka_client_kwargs(self.settings)
         specs = [notifier_retry(n + 1) for n in range(len(self.delays))] + [NOTIFIER_REPLAY]
         failed = [
@@ -268,8 +271,9 @@ class NotifierService:
         except Rejected as rejected:
             await self._dead_letter(dead_letter(SERVICE, inbound, rejected))
         # Durable now: delivered, skipped by design, or its retry, dead letter or rejection
-        # acknowledged by the broker. Only now may a commit pass it; when making it durable
-        # failed (the exception leaves here) it stays pending, the commit stays below it and
+        # acknowledged by the broker. Only now may a commit pass it. While the broker refuses
+        # the write, _send tries again and the record stays pending; if anything else fails
+        # (the exception leaves here) it stays pending too, the commit stays below it and
         # the worker stops (_done), so a restart takes the record again.
         self.tracker.finished(tp, record.offset)
         common_metrics.PROCESSING.labels(SERVICE).observe(time.perf_counter() - started)
@@ -351,13 +355,23 @@ class NotifierService:
         await self._send(DLQ.name, letter.key, letter.value, letter.headers())
 
     async def _send(self, topic: str, key: bytes | None, value: bytes | None, headers: Any) -> None:
-        assert self.producer is not None
-        await (await self.producer.send(topic, value=value, key=key, headers=headers))
+        """Write and wait for the acknowledgement; while the broker refuses, try again
+        (:mod:`services.runtime.writes`): the record stays in flight, so no commit passes it."""
+
+        async def once() -> None:
+            assert self.producer is not None
+            await (await self.producer.send(topic, value=value, key=key, headers=headers))
+
+        await self.writes.until_written(once)
+
+    @property
+    def is_ready(self) -> bool:
+        return self.ready and self.writes.blocked is None
 
     # -- metrics -----------------------------------------------------------------------------
     async def refresh_metrics(self) -> None:
         """Readiness, consumer lag and the retry backlog, as they are now."""
-        common_metrics.READY.labels(SERVICE).set(1 if self.ready else 0)
+        common_metrics.READY.labels(SERVICE).set(1 if self.is_ready else 0)
         consumer = self.consumer
         if consumer is None:
             return
@@ -380,14 +394,18 @@ class NotifierService:
             return web.json_response({"status": "live"})
 
         async def ready(request: web.Request) -> web.Response:
+            blocked = self.writes.blocked
             body = {
-                "status": "ready" if self.ready else "starting",
+                "status": "ready"
+                if self.is_ready
+                else ("writes refused" if blocked else "starting"),
+                **({"writes_refused": blocked} if blocked else {}),
                 "assigned_partitions": len(self.consumer.assignment()) if self.consumer else 0,
                 "partners": {
                     ops: "healthy" if c.healthy else "unhealthy" for ops, c in self.channels.items()
                 },
             }
-            return web.json_response(body, status=200 if self.ready else 503)
+            return web.json_response(body, status=200 if self.is_ready else 503)
 
         async def prometheus(request: web.Request) -> web.Response:
             await self.refresh_metrics()

@@ -53,6 +53,7 @@ from services.runtime import (
     table_store,
 )
 from services.runtime.settings import Settings, kafka_client_kwargs, ssl_context
+from services.runtime.writes import WriteGate
 
 log = logging.getLogger(__name__)
 
@@ -67,7 +68,10 @@ NO_BUILT_IN_VIEWS = {
 
 
 class _App(faust.App):
-    """A Faust app whose web server has no built-in blueprint (the index page included)."""
+    """A Faust app whose web server has no built-in blueprint (the index page included),
+    and whose writes wait while the broker refuses them (:mod:`services.runtime.writes`)."""
+
+    pai_writes: WriteGate
 
     def _new_web(self) -> Any:
         web = super()._new_web()
@@ -115,6 +119,7 @@ def create_app(service: str, settings: Settings, **overrides: Any) -> faust.App:
     table_store.register()
     fetch_wait.install(settings.kafka_fetch_max_wait_ms)
     app = _App(f"pai-{service}", **conf)
+    app.pai_writes = WriteGate(service)
     register_health_views(app)
     if tansu:
         register_lost_records_check(app)
@@ -165,10 +170,21 @@ def register_lost_records_check(app: faust.App) -> None:
     app.timer(interval=lost_records.CHECK_EVERY_S)(rewind_lost)
 
 
+def writes(app: faust.App) -> WriteGate:
+    """The app's gate for effects the broker refuses (see :mod:`services.runtime.writes`)."""
+    gate: WriteGate = app.pai_writes  # type: ignore[attr-defined]
+    return gate
+
+
 def is_ready(app: faust.App) -> bool:
-    """Partitions assigned and tables recovered: the group is stable and recovery is done."""
+    """Partitions assigned, tables recovered, and writes reaching the broker."""
     recovery = app.tables.recovery  # type: ignore[attr-defined]
-    return bool(recovery.completed.is_set() and not app.rebalancing and not recovery.in_recovery)
+    return bool(
+        recovery.completed.is_set()
+        and not app.rebalancing
+        and not recovery.in_recovery
+        and writes(app).blocked is None
+    )
 
 
 def register_metrics_view(
@@ -217,8 +233,10 @@ def register_health_views(app: faust.App) -> None:
     class Ready(View):
         async def get(self, request: Request) -> Response:
             ready = is_ready(app)
+            blocked = writes(app).blocked
             body = {
-                "status": "ready" if ready else "starting",
+                "status": "ready" if ready else ("writes refused" if blocked else "starting"),
                 "assigned_partitions": len(app.consumer.assignment()) if ready else 0,
+                **({"writes_refused": blocked} if blocked else {}),
             }
             return self.json(body, status=200 if ready else 503)

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import functools
 import logging
 from collections import Counter
 from collections.abc import Awaitable
@@ -33,7 +34,12 @@ from services.runtime.clock import TopicClock, clock_for, warsaw_date
 from services.runtime.clock_reader import follow_clock
 from services.runtime.codec import AvroCodec
 from services.runtime.deadletter import DeadLetter, log_dead_letter
-from services.runtime.faust_app import create_app, per_person_table, register_metrics_view
+from services.runtime.faust_app import (
+    create_app,
+    per_person_table,
+    register_metrics_view,
+    writes,
+)
 from services.runtime.identifiers import mask_pesel
 from services.runtime.inbound import Inbound, Rejected, dead_letter, read_person_event
 from services.runtime.logs import where
@@ -137,10 +143,14 @@ class SchedulerService:
         await self.editions.caught_up.wait()  # a referral is judged against every edition
         await self.clock.ready()  # and by the time every tick sent before it tells
         async for events in stream.take_events(1000, within=0.01):  # type: ignore[attr-defined]
-            async with self._lock:
-                with metrics.PROCESSING.labels(SERVICE).time():
-                    await self.handle_batch([Inbound.of(e.message) for e in events])
+            handle = functools.partial(self._handle_locked, [Inbound.of(e.message) for e in events])
+            await writes(self.app).until_written(handle)
             yield None
+
+    async def _handle_locked(self, batch: list[Inbound]) -> None:
+        async with self._lock:
+            with metrics.PROCESSING.labels(SERVICE).time():
+                await self.handle_batch(batch)
 
     async def handle_batch(self, records: list[Inbound]) -> None:
         schedules: dict[bytes, Schedule] = {}
@@ -227,8 +237,8 @@ class SchedulerService:
                 return
             try:
                 with metrics.PROCESSING.labels(SERVICE).time():
-                    await self._publish(fired, now)
-            except Exception:
+                    await writes(self.app).until_written(lambda: self._publish(fired, now))
+            except BaseException:  # cancelled while the broker refused: fire them again later
                 self.timers.retry(fired, today)
                 raise
             for item in fired:

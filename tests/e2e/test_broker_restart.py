@@ -25,7 +25,7 @@ from tests.integration.kafka_helpers import produce
 from tests.integration.service_helpers import wait_for
 from tests.support import events as ev
 from tests.support.receiver import Receiver, loopback_partner, write_partners
-from tests.support.workers import WORKER_ENV, start_broker
+from tests.support.workers import WORKER_ENV, broker_env, start_broker
 
 pytestmark = pytest.mark.e2e
 OPS = "9800005"
@@ -54,7 +54,8 @@ def test_the_services_carry_on_with_new_input_after_the_broker_restarts(tmp_path
     partners = write_partners(
         tmp_path / "partners.yaml", loopback_partner(OPS, receiver.url("ops"), SECRET)
     )
-    env = WORKER_ENV | {"PAI_PARTNERS_FILE": str(partners), "PAI_NOTIFIER_RETRY_SCHEDULE": "1,2,4"}
+    env = WORKER_ENV | broker_env(broker.bootstrap) | {"PAI_PARTNERS_FILE": str(partners)}
+    env["PAI_NOTIFIER_RETRY_SCHEDULE"] = "1,2,4"
     pipeline = LocalPipeline(tmp_path, bootstrap=broker.bootstrap, env=env)
     verifier = Verifier(SECRET)
 

@@ -1,6 +1,7 @@
-"""The whole pipeline: eligibility, scheduler and notifier as separate processes on the
-embedded broker, an OPS webhook receiver on loopback, and a scripted year of two people
-that produces every webhook type. What the OPS receives is what is asserted."""
+"""The whole pipeline: eligibility, scheduler and notifier as separate processes on each
+broker (Apache Kafka and the embedded tansu), an OPS webhook receiver on loopback, and a
+scripted year of two people that produces every webhook type. What the OPS receives is what
+is asserted."""
 
 from __future__ import annotations
 
@@ -24,11 +25,17 @@ from tests.support import events as ev
 from tests.support.metrics import exported_families, metric, registry_series
 from tests.support.openapi import body_errors
 from tests.support.receiver import Receiver, delivered, loopback_partner, write_partners
-from tests.support.workers import WORKER_ENV
+from tests.support.workers import WORKER_ENV, broker_env
 
 pytestmark = pytest.mark.e2e
 OPS = "9800001"  # an OPS of this test only
 SECRET = "whsec_" + base64.b64encode(b"end-to-end secret of OPS 9800001").decode()
+
+
+@pytest.fixture(params=["broker", "tansu"])
+def broker(request: pytest.FixtureRequest) -> EmbeddedBroker:
+    """The scripted year on both brokers: Apache Kafka, and the embedded one of `pai run`."""
+    return request.getfixturevalue(request.param)  # type: ignore[no-any-return]
 
 
 def send(bs: str, topic: str, *records: tuple[bytes, bytes]) -> None:
@@ -41,10 +48,14 @@ def pipeline(broker: EmbeddedBroker, tmp_path: Path) -> Iterator[tuple[Receiver,
     partners = write_partners(
         tmp_path / "partners.yaml", loopback_partner(OPS, receiver.url("ops"), SECRET)
     )
-    env = WORKER_ENV | {
-        "PAI_PARTNERS_FILE": str(partners),
-        "PAI_NOTIFIER_RETRY_SCHEDULE": "0.5,0.5,0.5",
-    }
+    env = (
+        WORKER_ENV
+        | broker_env(broker.bootstrap)
+        | {
+            "PAI_PARTNERS_FILE": str(partners),
+            "PAI_NOTIFIER_RETRY_SCHEDULE": "0.5,0.5,0.5",
+        }
+    )
     services = LocalPipeline(tmp_path, bootstrap=broker.bootstrap, env=env)
     try:
         services.start_services()

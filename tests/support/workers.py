@@ -38,6 +38,11 @@ TEST_BROKER = os.environ.get("PAI_TEST_BROKER", "kafka")
 assert TEST_BROKER in ("kafka", "tansu"), f"PAI_TEST_BROKER={TEST_BROKER}: kafka or tansu"
 
 
+def broker_env(bootstrap: str) -> dict[str, str]:
+    """``PAI_KAFKA_BROKER`` for services that run against the broker at ``bootstrap``."""
+    return {"PAI_KAFKA_BROKER": BROKER_KIND.get(bootstrap, "kafka")}
+
+
 def start_broker(log: Path, port: int | None = None) -> EmbeddedBroker:
     """An embedded broker with every contract topic; fails the test if either fails."""
     broker = EmbeddedBroker(port=port, log_file=log).start()

@@ -1,0 +1,85 @@
+"""Writes the broker refuses: the worker waits and tries again, stays up, and says why.
+
+A service writes a batch's effects (decisions, scheduler events, dead letters, retries)
+before it stores its state and before its offsets can be committed. When the broker
+refuses those writes — fewer in-sync replicas than ``min.insync.replicas`` while brokers
+are down, a leader moving, a Kafka user without the ACL for a topic — exiting would only
+make the worker start again into the same refusal (a crash loop) and rebalance the group
+each time. Instead :meth:`WriteGate.until_written` tries the same batch again with a
+growing delay (1 s doubling to 30 s). The batch's effects carry deterministic ids, so a
+repeat of a write that did reach the broker is recognised downstream. Meanwhile
+``/health/ready`` answers 503 with :attr:`WriteGate.blocked` (the reason and what to
+fix), ``pai_ready`` is 0, and every refusal is logged once per attempt with the topic
+the broker named. When a write succeeds again the gate opens by itself: no restart.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
+from aiokafka.errors import (
+    GroupAuthorizationFailedError,
+    KafkaError,
+    NotEnoughReplicasAfterAppendError,
+    NotEnoughReplicasError,
+    TopicAuthorizationFailedError,
+    TransactionalIdAuthorizationFailed,
+)
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+FIRST_DELAY_S = 1.0
+LONGEST_DELAY_S = 30.0
+
+
+def explain(exc: BaseException) -> str:
+    """What the broker refused and what would fix it, for a person reading the log."""
+    if isinstance(
+        exc,
+        TopicAuthorizationFailedError
+        | GroupAuthorizationFailedError
+        | TransactionalIdAuthorizationFailed,
+    ):
+        return (
+            f"not authorized: {exc}. The service's Kafka user lacks an ACL for this"
+            " resource (deploy/k8s/base/kafka/users.yaml); it goes on once the ACL exists"
+        )
+    if isinstance(exc, NotEnoughReplicasError | NotEnoughReplicasAfterAppendError):
+        return (
+            f"not enough in-sync replicas: {exc}. Fewer brokers hold the partition than"
+            " min.insync.replicas: brokers are down; writes go on once they are back"
+        )
+    return f"the broker refused a write: {type(exc).__name__}: {exc}"
+
+
+class WriteGate:
+    """Whether this worker's writes reach the broker now, and why not."""
+
+    def __init__(self, service: str) -> None:
+        self.service = service
+        self.blocked: str | None = None
+
+    async def until_written(self, attempt: Callable[[], Awaitable[T]]) -> T:
+        """``await attempt()`` until no :class:`KafkaError` escapes it; its result."""
+        delay = FIRST_DELAY_S
+        while True:
+            try:
+                result = await attempt()
+            except KafkaError as exc:
+                self.blocked = explain(exc)
+                log.error(
+                    "%s: writes refused, the batch is tried again in %.0f s: %s",
+                    self.service,
+                    delay,
+                    self.blocked,
+                )
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, LONGEST_DELAY_S)
+                continue
+            if self.blocked is not None:
+                log.warning("%s: writes reach the broker again", self.service)
+                self.blocked = None
+            return result
