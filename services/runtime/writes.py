@@ -9,8 +9,9 @@ each time. Instead :meth:`WriteGate.until_written` tries the same batch again wi
 growing delay (1 s doubling to 30 s). The batch's effects carry deterministic ids, so a
 repeat of a write that did reach the broker is recognised downstream. Meanwhile
 ``/health/ready`` answers 503 with :attr:`WriteGate.blocked` (the reason and what to
-fix), ``pai_ready`` is 0, and every refusal is logged once per attempt with the topic
-the broker named. When a write succeeds again the gate opens by itself: no restart.
+fix), also when a write is simply not acknowledged for :data:`SLOW_S` (the producer keeps
+retrying a write to a partition that has no leader), ``pai_ready`` is 0, and every
+refusal is logged once per attempt with the topic the broker named. When a write succeeds again the gate opens by itself: no restart.
 """
 
 from __future__ import annotations
@@ -33,6 +34,8 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 FIRST_DELAY_S = 1.0
 LONGEST_DELAY_S = 30.0
+SLOW_S = 10.0
+"""A write not acknowledged within this is reported as refused (readiness 503)."""
 
 
 def explain(exc: BaseException) -> str:
@@ -63,9 +66,15 @@ class WriteGate:
         self.blocked: str | None = None
 
     async def until_written(self, attempt: Callable[[], Awaitable[T]]) -> T:
-        """``await attempt()`` until no :class:`KafkaError` escapes it; its result."""
+        """``await attempt()`` until no :class:`KafkaError` escapes it; its result.
+
+        An attempt not acknowledged within :data:`SLOW_S` marks the gate blocked too (the
+        producer keeps retrying inside it: a partition without a leader, or a leader that
+        cannot reach its in-sync replicas, makes a write wait rather than fail).
+        """
         delay = FIRST_DELAY_S
         while True:
+            slow = asyncio.get_running_loop().call_later(SLOW_S, self._slow)
             try:
                 result = await attempt()
             except KafkaError as exc:
@@ -79,7 +88,18 @@ class WriteGate:
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, LONGEST_DELAY_S)
                 continue
+            finally:
+                slow.cancel()
             if self.blocked is not None:
                 log.warning("%s: writes reach the broker again", self.service)
                 self.blocked = None
             return result
+
+    def _slow(self) -> None:
+        if self.blocked is None:
+            self.blocked = (
+                f"no broker acknowledged this worker's writes for {SLOW_S:.0f} s: partitions"
+                " without a leader or with fewer in-sync replicas than min.insync.replicas"
+                " (brokers down?); the writes go on once the brokers are back"
+            )
+            log.error("%s: %s", self.service, self.blocked)
