@@ -11,7 +11,8 @@ repeat of a write that did reach the broker is recognised downstream. Meanwhile
 ``/health/ready`` answers 503 with :attr:`WriteGate.blocked` (the reason and what to
 fix), also when a write is simply not acknowledged for :data:`SLOW_S` (the producer keeps
 retrying a write to a partition that has no leader), ``pai_ready`` is 0, and every
-refusal is logged once per attempt with the topic the broker named. When a write succeeds again the gate opens by itself: no restart.
+refusal is logged once per attempt with the topic the broker named. When a write
+succeeds again the gate opens by itself: no restart.
 """
 
 from __future__ import annotations
