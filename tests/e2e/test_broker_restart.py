@@ -1,6 +1,12 @@
-"""The embedded broker restarted under the three services: it comes back empty (memory
+"""A broker restarted under the three services. The embedded broker comes back empty (memory
 only), the topics are created again, and the services reconnect and carry on with new
 input, in the same processes: no crash, no crash loop, no webhook sent twice under two ids.
+Apache Kafka killed with ``kill -9`` comes back with its data. On both, a referral made after
+the restart is judged by the eligibility decision from before it: the open question of an
+earlier session, whose cause was the date a decision was judged on (the latest decision
+*computed* on or before the start date, and with no clock tick the decisions were dated by
+their events, after the start: ``NOT_ELIGIBLE``); decisions now carry the period their
+outcome holds, and the scheduler judges the start date by it.
 
 New input is sent once every service has noticed the empty broker (its positions past the
 new ends): tansu does not answer a fetch past the end with OFFSET_OUT_OF_RANGE, so what is
@@ -25,7 +31,7 @@ from tests.integration.kafka_helpers import produce
 from tests.integration.service_helpers import wait_for
 from tests.support import events as ev
 from tests.support.receiver import Receiver, loopback_partner, write_partners
-from tests.support.workers import WORKER_ENV, broker_env, start_broker
+from tests.support.workers import WORKER_ENV, broker_env, start_broker, start_kafka
 
 pytestmark = pytest.mark.e2e
 OPS = "9800005"
@@ -68,6 +74,15 @@ def test_the_services_carry_on_with_new_input_after_the_broker_restarts(tmp_path
                 found[body["data"]["person_id"]].add(request.headers["webhook-id"])
         return found
 
+    def accepted() -> dict[str, str]:
+        """person → the referral accepted for them, as the OPS received it."""
+        found = {}
+        for request in receiver.requests("ops"):
+            body = verifier.verify(request.body, request.headers)
+            if body["type"] == "pai.referral.accepted":
+                found[body["data"]["person_id"]] = body["data"]["referral_id"]
+        return found
+
     before = [ev.pesel_from(4_100_000 + n) for n in range(10)]
     after = [ev.pesel_from(4_200_000 + n) for n in range(10)]
     try:
@@ -93,7 +108,52 @@ def test_the_services_carry_on_with_new_input_after_the_broker_restarts(tmp_path
             assert httpx.get(url, timeout=5).status_code == 200, service.name
         found = eligible_webhooks()
         assert {p: len(ids) for p, ids in found.items()} == {p: 1 for p in before + after}
+
+        # the open question of an earlier session: a referral after the restart, judged
+        # against the decision from before it (kept in the scheduler's state)
+        referrals = [ev.referred(p, f"R-{p}", DAY, "ED-RESTART", OPS, seq=9) for p in before[:3]]
+        asyncio.run(produce(broker.bootstrap, "pai.pup.participation.v1", referrals))
+        wait_for(lambda: set(accepted()) >= set(before[:3]), 60, "the referrals after the restart")
     finally:
         pipeline.broker = broker
         pipeline.stop()
         receiver.stop()
+
+
+def test_a_referral_after_a_kafka_restart_is_judged_by_the_decision_from_before(
+    tmp_path: Path,
+) -> None:
+    kafka = start_kafka(tmp_path / "kafka")
+    receiver = Receiver().start()
+    partners = write_partners(
+        tmp_path / "partners.yaml", loopback_partner(OPS, receiver.url("ops"), SECRET)
+    )
+    env = WORKER_ENV | broker_env(kafka.bootstrap) | {"PAI_PARTNERS_FILE": str(partners)}
+    pipeline = LocalPipeline(tmp_path, bootstrap=kafka.bootstrap, env=env)
+    verifier = Verifier(SECRET)
+    persons = [ev.pesel_from(4_300_000 + n) for n in range(5)]
+
+    def received(kind: str) -> set[str]:
+        found = set()
+        for request in receiver.requests("ops"):
+            body = verifier.verify(request.body, request.headers)
+            if body["type"] == kind and body["data"].get("eligible", True):
+                found.add(body["data"]["person_id"])
+        return found
+
+    try:
+        pipeline.start_services()
+        pipeline.wait_ready(90)
+        feed(kafka.bootstrap, persons)
+        wait_for(lambda: received("pai.eligibility.changed") >= set(persons), 90, "decisions")
+        kafka.kill(1)  # kill -9 of the only broker, then the same node on the same data
+        kafka.restart(1)
+        referrals = [ev.referred(p, f"R-{p}", DAY, "ED-RESTART", OPS, seq=9) for p in persons]
+        asyncio.run(produce(kafka.bootstrap, "pai.pup.participation.v1", referrals))
+        wait_for(lambda: received("pai.referral.accepted") >= set(persons), 90, "the referrals")
+        assert not received("pai.referral.rejected")
+        pipeline.check_alive()
+    finally:
+        pipeline.stop()
+        receiver.stop()
+        kafka.stop()
