@@ -28,7 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
-from services.runtime.broker import EmbeddedBroker
+from services.local.embedded_broker import EmbeddedBroker
 from services.runtime.codec import AvroCodec
 from services.runtime.kafka_admin import create_topics
 from services.runtime.processes import terminate

@@ -27,8 +27,8 @@ import yaml
 from services.demo.driver import DemoFailed, Driver
 from services.demo.receiver import DemoReceiver
 from services.demo.scenario import OPS_OFFICES, expected_totals, phases
-from services.runtime.broker import free_port
-from services.runtime.local_pipeline import LocalPipeline, PipelineError
+from services.local.embedded_broker import free_port
+from services.local.pipeline import LocalPipeline, PipelineError
 from services.runtime.logs import TextFormatter
 from services.runtime.processes import sigterm_like_ctrl_c
 from services.runtime.settings import load_settings

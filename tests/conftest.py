@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, settings
 
-from services.runtime.broker import EmbeddedBroker
+from services.local.embedded_broker import EmbeddedBroker
 from tests.support.apache_kafka import KafkaCluster
 from tests.support.workers import start_broker, start_kafka, start_test_broker
 

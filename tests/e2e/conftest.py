@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from services.runtime.broker import EmbeddedBroker
+from services.local.embedded_broker import EmbeddedBroker
 from tests.support.apache_kafka import KafkaCluster
 from tests.support.workers import start_broker, start_test_broker
 

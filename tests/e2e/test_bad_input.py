@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from aiokafka import AIOKafkaProducer
 
-from services.runtime.broker import EmbeddedBroker
+from services.local.embedded_broker import EmbeddedBroker
 from services.runtime.processes import terminate
 from tests.integration.service_helpers import dead_letters_from, decisions_for, wait_for
 from tests.support import events as ev

@@ -25,8 +25,8 @@ import httpx
 import pytest
 from standardwebhooks import Webhook as Verifier
 
-from services.runtime.broker import free_port
-from services.runtime.local_pipeline import LocalPipeline
+from services.local.embedded_broker import free_port
+from services.local.pipeline import LocalPipeline
 from tests.integration.kafka_helpers import produce
 from tests.integration.service_helpers import wait_for
 from tests.support import events as ev

@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 from aiokafka import AIOKafkaProducer
 
-from services.runtime.broker import EmbeddedBroker
+from services.local.embedded_broker import EmbeddedBroker
 from services.runtime.codec import AvroCodec
 from services.runtime.group_progress import caught_up
 from services.runtime.processes import terminate

@@ -21,7 +21,7 @@ import orjson
 import pytest
 from aiokafka.admin import AIOKafkaAdminClient
 
-from services.runtime.local_pipeline import LocalPipeline
+from services.local.pipeline import LocalPipeline
 from tests.e2e.test_crash_recovery import by_person, produce_many
 from tests.integration.service_helpers import wait_for
 from tests.support import events as ev

@@ -16,9 +16,9 @@ from typing import Any
 import pytest
 from standardwebhooks import Webhook as Verifier
 
-from services.runtime.broker import EmbeddedBroker
+from services.local.embedded_broker import EmbeddedBroker
+from services.local.pipeline import LocalPipeline
 from services.runtime.codec import AvroCodec
-from services.runtime.local_pipeline import LocalPipeline
 from tests.integration.kafka_helpers import produce
 from tests.integration.service_helpers import read_topic, wait_for
 from tests.support import events as ev

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from services.demo.scenario import PEOPLE
-from services.runtime.broker import free_port
+from services.local.embedded_broker import free_port
 from services.runtime.processes import terminate
 
 pytestmark = pytest.mark.e2e

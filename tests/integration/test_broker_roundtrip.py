@@ -12,7 +12,7 @@ from aiokafka import AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 
-from services.runtime.broker import EmbeddedBroker
+from services.local.embedded_broker import EmbeddedBroker
 from services.runtime.codec import AvroCodec, UndecodableRecord
 from services.runtime.deadletter import DeadLetter, Stage, read_error_headers, send_dead_letter
 from services.runtime.kafka_admin import partition_counts

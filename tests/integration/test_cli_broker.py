@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from services.runtime.broker import free_port
+from services.local.embedded_broker import free_port
 from services.runtime.processes import terminate
 from services.runtime.topics import ALL_TOPICS
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from services.runtime.broker import EmbeddedBroker
+from services.local.embedded_broker import EmbeddedBroker
 from services.runtime.deadletter import DeadLetter
 from tests.integration.kafka_helpers import produce_with_headers
 from tests.integration.test_cli_send import pai

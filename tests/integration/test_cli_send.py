@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from services.runtime.broker import EmbeddedBroker
+from services.local.embedded_broker import EmbeddedBroker
 from services.runtime.codec import AvroCodec
 from services.runtime.partitioning import expected_partition
 from tests.integration.service_helpers import read_topic

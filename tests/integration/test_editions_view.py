@@ -8,7 +8,7 @@ import uuid
 
 import pytest
 
-from services.runtime.broker import EmbeddedBroker
+from services.local.embedded_broker import EmbeddedBroker
 from services.runtime.deadletter import DeadLetter
 from services.scheduler.editions import EditionsView
 from tests.integration.kafka_helpers import produce

@@ -16,7 +16,7 @@ import httpx
 import orjson
 import pytest
 
-from services.runtime.broker import EmbeddedBroker
+from services.local.embedded_broker import EmbeddedBroker
 from services.runtime.codec import AvroCodec
 from services.runtime.deadletter import read_error_headers
 from services.runtime.processes import terminate

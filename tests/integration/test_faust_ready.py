@@ -17,7 +17,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from services.runtime.broker import EmbeddedBroker
+from services.local.embedded_broker import EmbeddedBroker
 from services.runtime.processes import terminate
 from tests.integration.kafka_helpers import produce
 from tests.integration.test_broker_roundtrip import profile_event

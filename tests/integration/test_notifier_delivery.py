@@ -90,7 +90,7 @@ def test_a_name_resolving_to_loopback_is_refused_unless_the_entry_allows_it(
 
 
 def test_nothing_listening_is_a_failed_attempt() -> None:
-    from services.runtime.broker import free_port
+    from services.local.embedded_broker import free_port
 
     result = attempt(f"http://127.0.0.1:{free_port()}/none")
     assert not result.delivered and result.status_code is None

@@ -22,8 +22,8 @@ import pytest
 import yaml
 from standardwebhooks import Webhook as Verifier
 
+from services.local.embedded_broker import EmbeddedBroker
 from services.notifier.webhooks import webhook_for
-from services.runtime.broker import EmbeddedBroker
 from services.runtime.codec import AvroCodec
 from services.runtime.processes import terminate
 from services.runtime.topics import NOTIFIER_DLQ, NOTIFIER_REPLAY

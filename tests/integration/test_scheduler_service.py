@@ -17,7 +17,7 @@ from typing import Any
 import httpx
 import pytest
 
-from services.runtime.broker import EmbeddedBroker
+from services.local.embedded_broker import EmbeddedBroker
 from services.runtime.codec import AvroCodec
 from services.runtime.processes import terminate
 from tests.integration.kafka_helpers import produce

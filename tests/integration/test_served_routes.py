@@ -21,7 +21,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from services.runtime.broker import EmbeddedBroker
+from services.local.embedded_broker import EmbeddedBroker
 from services.runtime.operator_views import FORWARDED, forward_proof
 from services.runtime.processes import terminate
 from tests.integration.kafka_helpers import produce

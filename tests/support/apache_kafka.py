@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from services.runtime.broker import free_port
+from services.local.embedded_broker import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 CLUSTER_MANIFEST = ROOT / "deploy" / "k8s" / "base" / "kafka" / "cluster.yaml"

@@ -17,7 +17,7 @@ from pathlib import Path
 import yaml
 from aiohttp import web
 
-from services.runtime.broker import free_port
+from services.local.embedded_broker import free_port
 
 
 @dataclass

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import httpx
 
-from services.runtime.broker import EmbeddedBroker, free_port
+from services.local.embedded_broker import EmbeddedBroker, free_port
 from services.runtime.kafka_admin import create_topics
 from tests.support.apache_kafka import KafkaCluster
 
