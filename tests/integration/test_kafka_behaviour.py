@@ -22,6 +22,7 @@ from aiokafka.errors import KafkaError
 
 from services.local.embedded_broker import EmbeddedBroker
 from services.runtime.deadletter import DeadLetter
+from services.runtime.group_progress import caught_up
 from services.runtime.processes import terminate
 from services.runtime.settings import load_settings, producer_kwargs
 from services.runtime.topic_reader import read_until_now
@@ -259,3 +260,36 @@ def test_faust_creates_its_own_topics_as_the_manifests_declare_them(
         assert partitions == expected, topic
         for name, value in spec.get("config", {}).items():
             assert configs[name] == str(value), (topic, name, configs[name], value)
+
+
+def test_a_group_that_committed_nothing_is_not_caught_up(kafka: KafkaCluster) -> None:
+    """On Kafka a consumer that subscribes to nothing knew no topic's partitions, so every
+    topic looked caught up (the scheduler crash test then referred people before their
+    decisions were read). Once the group commits to the end, it is."""
+    topic = f"pai.test.progress.{uuid.uuid4().hex[:8]}"
+    group = f"pai-test-{uuid.uuid4().hex[:8]}"
+    client = {"bootstrap_servers": kafka.internal_bootstrap if kafka.security else kafka.bootstrap}
+
+    async def scenario() -> tuple[bool, bool]:
+        admin = AIOKafkaAdminClient(**client)
+        await admin.start()
+        try:
+            await admin.create_topics([NewTopic(topic, 2, 1)])
+        finally:
+            await admin.close()
+        await produce(client["bootstrap_servers"], topic, [(b"a", b"1"), (b"b", b"2")])
+        before = await caught_up(client, group, [topic])
+        consumer = AIOKafkaConsumer(
+            topic, **client, group_id=group, auto_offset_reset="earliest", enable_auto_commit=False
+        )
+        await consumer.start()
+        try:
+            seen = 0
+            while seen < 2:
+                seen += sum(len(r) for r in (await consumer.getmany(timeout_ms=1000)).values())
+            await consumer.commit()
+        finally:
+            await consumer.stop()
+        return before, await caught_up(client, group, [topic])
+
+    assert asyncio.run(scenario()) == (False, True)

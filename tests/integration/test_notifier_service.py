@@ -13,6 +13,7 @@ import signal
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -415,6 +416,27 @@ def test_a_forged_replay_naming_one_ops_with_anothers_payload_is_dead_lettered(
     )
     assert {r.headers["webhook-id"] for r in receiver.requests("forged-a")} == {honest.webhook_id}
     assert receiver.requests("forged-b") == []
+
+
+def test_an_oversized_record_on_the_replay_topic_is_dead_lettered_before_decoding(
+    broker: EmbeddedBroker, notifier: tuple[Any, int, Path]
+) -> None:
+    """The 64 KiB cap holds for the notifier's own topics too."""
+    bs = broker.bootstrap
+    key = f"oversized-{uuid.uuid4().hex[:8]}".encode()
+    huge = b"\xc3\x01" + b"\x00" * (70 * 1024)
+    send(bs, NOTIFIER_REPLAY.name, [(key, huge)])
+    letters = wait_for(
+        lambda: [
+            x
+            for x in dead_letters_from(bs, NOTIFIER_REPLAY.name)
+            if x["key"] == key.decode() and x["reason"] == "oversized"
+        ],
+        30,
+        "the oversized replay record dead-lettered",
+    )
+    assert "71,682 bytes" in letters[0]["exception.message"]
+    assert notifier[0].poll() is None, "the worker goes on"
 
 
 def test_a_worker_killed_mid_delivery_loses_no_webhook(
