@@ -8,7 +8,7 @@ Messages must not contain an unmasked PESEL; the value itself may (the DLQ is
 personal data, like the topics it comes from).
 
 Kept whole up to a bound: a value over 64 KiB (refused as ``oversized``), a key
-over 1 KiB or original headers over 16 KiB are cut to that size, and the header
+over 1 KiB, or original headers past 16 KiB (as encoded) or past the 100th are cut, and the header
 ``pai.dlq.truncated`` says what was cut. Otherwise a record near the broker's
 size limit, plus the error headers, would be too large to dead-letter, and the
 service would fail on it at every restart; the whole record stays on its source
@@ -33,6 +33,7 @@ TRUNCATED_HEADER = "pai.dlq.truncated"
 MAX_KEPT_VALUE = 64 * 1024
 MAX_KEPT_KEY = 1024
 MAX_KEPT_HEADERS = 16 * 1024
+MAX_KEPT_HEADER_COUNT = 100
 
 Headers = Sequence[tuple[str, bytes]]
 SendFn = Callable[[str, bytes | None, bytes | None, list[tuple[str, bytes]]], Awaitable[Any]]
@@ -79,8 +80,9 @@ class DeadLetter:
         kept: list[tuple[str, bytes]] = []
         size = 0
         for name, value in self.original_headers:
-            size += len(name) + len(value)
-            if size > MAX_KEPT_HEADERS:
+            # as encoded: the name's UTF-8 bytes, the value, and each header's framing
+            size += len(name.encode("utf-8", "surrogateescape")) + len(value or b"") + 8
+            if size > MAX_KEPT_HEADERS or len(kept) >= MAX_KEPT_HEADER_COUNT:
                 cut.append(f"headers: {len(self.original_headers) - len(kept)} not kept")
                 break
             kept.append((name, value))

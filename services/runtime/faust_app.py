@@ -72,6 +72,8 @@ class _App(faust.App):
     and whose writes wait while the broker refuses them (:mod:`services.runtime.writes`)."""
 
     pai_writes: WriteGate
+    pai_waiting_for: list[Callable[[], str | None]]
+    """What the worker still waits for before it handles input (None when nothing)."""
 
     def _new_web(self) -> Any:
         web = super()._new_web()
@@ -120,6 +122,7 @@ def create_app(service: str, settings: Settings, **overrides: Any) -> faust.App:
     fetch_wait.install(settings.kafka_fetch_max_wait_ms)
     app = _App(f"pai-{service}", **conf)
     app.pai_writes = WriteGate(service)
+    app.pai_waiting_for = []
     register_health_views(app)
     if tansu:
         register_lost_records_check(app)
@@ -176,14 +179,21 @@ def writes(app: faust.App) -> WriteGate:
     return gate
 
 
+def waiting_for(app: faust.App) -> list[str]:
+    """What the worker's agents still wait for (the clock's ticks, the editions)."""
+    checks: list[Callable[[], str | None]] = app.pai_waiting_for  # type: ignore[attr-defined]
+    return [why for check in checks if (why := check()) is not None]
+
+
 def is_ready(app: faust.App) -> bool:
-    """Partitions assigned, tables recovered, and writes reaching the broker."""
+    """Partitions assigned, tables recovered, nothing awaited, writes reaching the broker."""
     recovery = app.tables.recovery  # type: ignore[attr-defined]
     return bool(
         recovery.completed.is_set()
         and not app.rebalancing
         and not recovery.in_recovery
         and writes(app).blocked is None
+        and not waiting_for(app)
     )
 
 
@@ -238,5 +248,6 @@ def register_health_views(app: faust.App) -> None:
                 "status": "ready" if ready else ("writes refused" if blocked else "starting"),
                 "assigned_partitions": len(app.consumer.assignment()) if ready else 0,
                 **({"writes_refused": blocked} if blocked else {}),
+                **({"waiting_for": waiting} if (waiting := waiting_for(app)) else {}),
             }
             return self.json(body, status=200 if ready else 503)

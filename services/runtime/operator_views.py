@@ -6,9 +6,10 @@ Bearer $PAI_ADMIN_TOKEN``; with no token configured the views are disabled
 rather than open), its PESEL checked, and only then, when another worker owns
 the person's partition, forwarded to it. The forwarded request carries no
 header of the caller's: instead of the token it carries a short-lived proof
-(:func:`forward_proof`, an HMAC of method, path and time under a key derived
-from the token), so the token itself never travels to the URL a worker
-advertises in the group assignment. A worker that receives a forwarded request
+(:func:`forward_proof`, an HMAC of method, the owner's ``host:port``, path and
+time under a key derived from the token, valid 30 s), so the token itself never
+travels to the URL a worker advertises in the group assignment, and a proof that
+reached one worker is worth nothing at another. A worker that receives a forwarded request
 for a person it does not own (the partition moved meanwhile) answers 503
 instead of forwarding again. Logs show the PESEL masked.
 """
@@ -45,33 +46,45 @@ def _forward_key(token: str) -> bytes:
     return hashlib.sha256(b"pai operator view forwarding\0" + token.encode()).digest()
 
 
-def forward_proof(token: str, method: str, path: str, at: int) -> str:
-    """The value of :data:`FORWARDED` for a request to ``path`` made at ``at`` (Unix seconds)."""
-    mac = hmac.new(_forward_key(token), f"{at}.{method}.{path}".encode(), hashlib.sha256)
+def forward_proof(token: str, method: str, path: str, at: int, owner: str) -> str:
+    """The value of :data:`FORWARDED` for a request to ``path`` on the worker ``owner``
+    (``host:port``) made at ``at`` (Unix seconds): a proof for one worker and one path."""
+    message = f"{at}.{method}.{owner}.{path}".encode("utf-8", "surrogateescape")
+    mac = hmac.new(_forward_key(token), message, hashlib.sha256)
     return f"{at}.{base64.urlsafe_b64encode(mac.digest()).decode()}"
 
 
-def _valid_forward(token: str, method: str, path: str, value: str) -> bool:
+def _valid_forward(token: str, method: str, path: str, value: str, me: str) -> bool:
     at_text, _, _proof = value.partition(".")
-    if not at_text.isdigit() or abs(time.time() - int(at_text)) > FORWARD_VALID_S:
+    if not (at_text.isascii() and at_text.isdigit() and len(at_text) <= 12):
         return False
-    expected = forward_proof(token, method, path, int(at_text))
-    return hmac.compare_digest(value.encode(), expected.encode())
+    if abs(time.time() - int(at_text)) > FORWARD_VALID_S:
+        return False
+    expected = forward_proof(token, method, path, int(at_text), me)
+    return hmac.compare_digest(_bytes(value), expected.encode())
 
 
-def refusal(settings: Settings, request: Request) -> tuple[str, int] | None:
-    """Why the request may not read an operator view and the HTTP status, or None."""
+def _bytes(text: str) -> bytes:
+    """A header value as bytes, whatever it holds (aiohttp keeps undecodable bytes as
+    surrogates): comparing must never raise for what a client sent."""
+    return text.encode("utf-8", "surrogateescape")
+
+
+def refusal(settings: Settings, request: Request, me: str = "") -> tuple[str, int] | None:
+    """Why the request may not read an operator view and the HTTP status, or None.
+
+    ``me``: this worker's ``host:port``, which a forwarded request's proof must name."""
     token = settings.admin_token
     if token is None:
         return "operator views are disabled: set PAI_ADMIN_TOKEN", 403
     secret = token.get_secret_value()
     forwarded = request.headers.get(FORWARDED)
     if forwarded is not None:
-        if _valid_forward(secret, request.method, request.url.path, forwarded):
+        if me and _valid_forward(secret, request.method, request.url.path, forwarded, me):
             return None
         return "the forwarded request's proof is invalid or expired", 401
     given = request.headers.get("Authorization", "")
-    if not hmac.compare_digest(given.encode(), f"Bearer {secret}".encode()):
+    if not hmac.compare_digest(_bytes(given), f"Bearer {secret}".encode()):
         return "a valid bearer token (PAI_ADMIN_TOKEN) is required", 401
     return None
 
@@ -81,11 +94,17 @@ def _ident(url: URL) -> tuple[str, int]:
     return (url.host if url.scheme else url.path) or "", int(url.port or 80)
 
 
+def worker_name(url: URL) -> str:
+    """``host:port`` of a worker URL: what a forwarding proof is bound to."""
+    host, port = _ident(url)
+    return f"{host}:{port}"
+
+
 async def forward_to_owner(
     client: aiohttp.ClientSession, owner: URL, path: str, token: str
 ) -> web.Response:
     """``GET path`` on the owning worker, carrying only the forwarding proof (no caller header)."""
-    proof = forward_proof(token, "GET", path, int(time.time()))
+    proof = forward_proof(token, "GET", path, int(time.time()), worker_name(owner))
     try:
         async with client.get(
             owner.with_path(path),
@@ -114,7 +133,7 @@ def register_person_view(
     @app.page(path)
     class PersonView(View):
         async def get(self, request: Request, pesel: str) -> Response:
-            refused = refusal(settings, request)
+            refused = refusal(settings, request, worker_name(app.conf.canonical_url))
             if refused is not None:
                 return self.json({"error": refused[0]}, status=refused[1])
             if not is_valid_pesel(pesel):

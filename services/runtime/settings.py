@@ -153,7 +153,7 @@ class Settings(BaseSettings):
         servers = [s.strip() for s in value.split(",") if s.strip()]
         bad = [s for s in servers if not _HOST_PORT.match(s)]
         if not servers or bad:
-            raise ValueError(f"expected host:port[,host:port...], got {value!r}")
+            raise ValueError("expected host:port[,host:port...]")
         return ",".join(servers)
 
     @model_validator(mode="after")
@@ -255,6 +255,8 @@ def describe_errors(exc: ValidationError) -> str:
         name = ENV_PREFIX + loc[0].upper() if loc else "settings"
         value = err.get("input")
         hidden = loc == [] or isinstance(value, dict) or loc[0] in SECRETS
+        if isinstance(value, str):  # credentials written into an address (user:pass@host)
+            value = re.sub(r"[^,/@\s]*@", "***@", value)
         shown = "" if hidden else f" (got {value!r})"
         lines.append(f"  {name}: {err['msg']}{shown}")
     return "invalid settings:\n" + "\n".join(lines)

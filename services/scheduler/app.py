@@ -108,6 +108,14 @@ class SchedulerService:
         self.app.timer(1.0, name="scheduler-deadlines")(self._tick)
         if isinstance(self.clock, TopicClock):
             self.app.task(self._follow_clock)
+            clock = self.clock
+            self.app.pai_waiting_for.append(  # type: ignore[attr-defined]
+                lambda: None if clock.caught_up.is_set() else "the ticks of pai.clock.v1"
+            )
+        editions = self.editions
+        self.app.pai_waiting_for.append(  # type: ignore[attr-defined]
+            lambda: None if editions.caught_up.is_set() else "pai.pup.program-editions.v1"
+        )
         self._register_views()
         register_metrics_view(
             self.app,
@@ -208,7 +216,12 @@ class SchedulerService:
         )
 
     async def _send_dead_letter_now(self, letter: DeadLetter) -> None:
-        await (await self._send_dead_letter(letter))
+        """A dead letter of the clock or editions reader, acknowledged (waits while refused)."""
+
+        async def once() -> None:
+            await (await self._send_dead_letter(letter))
+
+        await writes(self.app).until_written(once)
 
     # -- deadlines ---------------------------------------------------------------------------
     def _owned_partitions(self) -> frozenset[int]:

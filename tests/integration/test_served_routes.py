@@ -202,12 +202,19 @@ def test_a_forwarding_proof_is_bound_to_its_path_and_expires(services: list[Runn
     path = f"/persons/{PERSONS[1]}"
     other = f"/persons/{PERSONS[2]}"
     now = int(time.time())
-    stale = {FORWARDED: forward_proof(TOKEN, "GET", path, now - 120)}
-    for_other = {FORWARDED: forward_proof(TOKEN, "GET", other, now)}
+    me = f"127.0.0.1:{worker.port}"
+    stale = {FORWARDED: forward_proof(TOKEN, "GET", path, now - 120, me)}
+    for_other = {FORWARDED: forward_proof(TOKEN, "GET", other, now, me)}
+    for_another_worker = {FORWARDED: forward_proof(TOKEN, "GET", path, now, "127.0.0.1:1")}
     assert httpx.get(worker.url(path), headers=stale, timeout=10).status_code == 401
     assert httpx.get(worker.url(path), headers=for_other, timeout=10).status_code == 401
-    fresh = {FORWARDED: forward_proof(TOKEN, "GET", path, now)}
-    # a valid proof reaches the view: the owner answers, a non-owner refuses to forward again
+    assert httpx.get(worker.url(path), headers=for_another_worker, timeout=10).status_code == 401
+    for odd in ("\u00b2.a", "9" * 5000 + ".x", "", "."):
+        headers = {FORWARDED: odd.encode().decode("latin-1")}
+        assert httpx.get(worker.url(path), headers=headers, timeout=10).status_code == 401
+    weird = {"Authorization": b"Bearer \xff\xfe".decode("latin-1")}
+    assert httpx.get(worker.url(path), headers=weird, timeout=10).status_code == 401
+    fresh = {FORWARDED: forward_proof(TOKEN, "GET", path, now, me)}
     assert httpx.get(worker.url(path), headers=fresh, timeout=10).status_code in (200, 503)
 
 

@@ -84,3 +84,25 @@ def test_error_headers_that_are_not_utf8_are_read_anyway() -> None:
         ("pai.dlq.reason", None),
     ]
     assert read_error_headers(headers) == {"topic": "\ufffd\ufffd", "reason": ""}
+
+
+def test_many_empty_or_wide_headers_are_bounded_too() -> None:
+    """Empty headers cost their framing, and a name counts its UTF-8 bytes, not characters."""
+    for headers in (
+        tuple(("", b"") for _ in range(524_000)),
+        tuple(("\u00e9" * 4000, b"") for _ in range(4)),
+    ):
+        letter = DeadLetter(
+            "eligibility",
+            "pai.pup.profiles.v1",
+            0,
+            1,
+            b"k",
+            b"v",
+            "invalid-body",
+            "m",
+            original_headers=headers,
+        )
+        encoded = sum(len(k.encode()) + len(v) + 8 for k, v in letter.headers())
+        assert encoded < 20 * 1024 and len(letter.original_headers) <= 100
+        assert "pai.dlq.truncated" in dict(letter.headers())

@@ -22,7 +22,10 @@ def test_the_owner_receives_a_proof_it_can_check_and_no_caller_header() -> None:
         received.append(request)
         return web.json_response({"state": "of the person"})
 
+    port = 0
+
     async def scenario() -> tuple[int, bytes]:
+        nonlocal port
         app = web.Application()
         app.router.add_get("/persons/{pesel}", owner_view)
         runner = web.AppRunner(app)
@@ -47,9 +50,11 @@ def test_the_owner_receives_a_proof_it_can_check_and_no_caller_header() -> None:
     assert names <= {FORWARDED, "accept", "host", "user-agent", "accept-encoding"}
     assert TOKEN not in str(dict(request.headers))
     proof = request.headers[FORWARDED]
-    assert _valid_forward(TOKEN, "GET", "/persons/44051401359", proof)
-    assert not _valid_forward(TOKEN, "GET", "/persons/44051401358", proof)
-    assert not _valid_forward(TOKEN + "x", "GET", "/persons/44051401359", proof)
+    me = f"127.0.0.1:{port}"
+    assert _valid_forward(TOKEN, "GET", "/persons/44051401359", proof, me)
+    assert not _valid_forward(TOKEN, "GET", "/persons/44051401358", proof, me)
+    assert not _valid_forward(TOKEN + "x", "GET", "/persons/44051401359", proof, me)
+    assert not _valid_forward(TOKEN, "GET", "/persons/44051401359", proof, "127.0.0.1:1")
 
 
 def test_an_owner_that_does_not_answer_is_a_502_not_an_exception() -> None:
@@ -61,3 +66,8 @@ def test_an_owner_that_does_not_answer_is_a_502_not_an_exception() -> None:
             return answer.status
 
     assert asyncio.run(scenario()) == 502
+
+
+def test_odd_proofs_are_refused_without_raising() -> None:
+    for value in ("\u00b2.a", "9" * 5000 + ".x", "", ".", "1.\udcff"):
+        assert not _valid_forward(TOKEN, "GET", "/persons/x", value, "127.0.0.1:1")

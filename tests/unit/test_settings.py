@@ -157,3 +157,12 @@ def test_a_plain_password_over_plaintext_is_refused_unless_allowed(
     monkeypatch.setenv("PAI_KAFKA_SASL_MECHANISM", "PLAIN")
     monkeypatch.setenv("PAI_KAFKA_ALLOW_PLAIN_OVER_PLAINTEXT", "true")
     assert load_settings().kafka_allow_plain_over_plaintext
+
+
+def test_credentials_written_into_the_bootstrap_are_not_repeated(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("PAI_KAFKA_BOOTSTRAP", "svc:S3cretPass@kafka:9093")
+    with pytest.raises(SettingsError, match="PAI_KAFKA_BOOTSTRAP") as raised:
+        load_settings()
+    assert "S3cretPass" not in str(raised.value)
