@@ -10,9 +10,9 @@ import pytest
 
 from services.local.embedded_broker import EmbeddedBroker
 from services.runtime.deadletter import DeadLetter
-from services.scheduler.editions import EditionsView
 from tests.integration.kafka_helpers import produce
 from tests.support import events as ev
+from tests.support.editions import running_editions_view
 
 pytestmark = pytest.mark.integration
 D = dt.date
@@ -41,15 +41,7 @@ def test_the_view_keeps_the_latest_edition_and_follows_new_ones(broker: Embedded
                 ),  # impossible
             ],
         )
-        letters: list[DeadLetter] = []
-
-        async def keep(letter: DeadLetter) -> None:
-            letters.append(letter)
-
-        view = EditionsView({"bootstrap_servers": broker.bootstrap}, "scheduler", keep)
-        task = asyncio.create_task(view.run())
-        try:
-            await asyncio.wait_for(view.caught_up.wait(), 20)
+        async with running_editions_view(broker.bootstrap) as (view, letters):
             assert view.get(first) is not None
             assert view.get(first).council_opinion_on == D(2025, 12, 15)  # type: ignore[union-attr]
             assert view.get(second).ops_codes == {"1465011", "1261011"}  # type: ignore[union-attr]
@@ -68,9 +60,6 @@ def test_the_view_keeps_the_latest_edition_and_follows_new_ones(broker: Embedded
                     break
                 await asyncio.sleep(0.1)
             assert view.get(late) is not None, "a new edition reaches a running view"
-        finally:
-            task.cancel()
-            await asyncio.gather(task, return_exceptions=True)
 
     asyncio.run(scenario())
 
@@ -93,19 +82,8 @@ def test_an_oversized_edition_or_key_is_dead_lettered_and_the_view_goes_on(
                 ev.edition(fine, None, D(2026, 1, 1), D(2026, 6, 30)),
             ],
         )
-        letters: list[DeadLetter] = []
-
-        async def keep(letter: DeadLetter) -> None:
-            letters.append(letter)
-
-        view = EditionsView({"bootstrap_servers": broker.bootstrap}, "scheduler", keep)
-        task = asyncio.create_task(view.run())
-        try:
-            await asyncio.wait_for(view.caught_up.wait(), 20)
+        async with running_editions_view(broker.bootstrap) as (view, letters):
             assert view.get(fine) is not None and view.get(big) is None
-        finally:
-            task.cancel()
-            await asyncio.gather(task, return_exceptions=True)
         return letters
 
     letters = asyncio.run(scenario())

@@ -21,16 +21,15 @@ from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 from aiokafka.errors import KafkaError
 
 from services.local.embedded_broker import EmbeddedBroker
-from services.runtime.deadletter import DeadLetter
 from services.runtime.group_progress import caught_up
 from services.runtime.processes import terminate
 from services.runtime.settings import load_settings, producer_kwargs
 from services.runtime.topic_reader import read_until_now
 from services.runtime.topics import PROGRAM_EDITIONS
-from services.scheduler.editions import EditionsView
 from tests.integration.kafka_helpers import produce
 from tests.support import events as ev
 from tests.support.apache_kafka import ROOT, KafkaCluster
+from tests.support.editions import running_editions_view
 from tests.support.workers import PARTITIONS, WORKER_ENV, start_worker, wait_ready
 
 pytestmark = pytest.mark.integration
@@ -137,19 +136,8 @@ def test_the_editions_topic_compacts_and_a_tombstone_removes_an_edition_for_a_la
                     break
                 await asyncio.sleep(0.5)
             compacted = await mine()
-            letters: list[DeadLetter] = []
-
-            async def keep(letter: DeadLetter) -> None:
-                letters.append(letter)
-
-            view = EditionsView({"bootstrap_servers": bootstrap}, "scheduler", keep)
-            task = asyncio.create_task(view.run())
-            try:
-                await asyncio.wait_for(view.caught_up.wait(), 20)
+            async with running_editions_view(bootstrap) as (view, _letters):
                 seen = {"kept": view.get(kept), "withdrawn": view.get(withdrawn)}
-            finally:
-                task.cancel()
-                await asyncio.gather(task, return_exceptions=True)
             return {"compacted": compacted, **seen}
         finally:
             await _set_configs(bootstrap, topic, {name: before[name] for name in FAST_COMPACTION})
