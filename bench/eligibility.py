@@ -166,6 +166,7 @@ def main() -> None:
         log = Path(tmp) / "worker.log"
         env = {
             "PAI_CLOCK": "system",
+            "PAI_KAFKA_BROKER": "tansu",  # the embedded broker: no idempotent producer
             "PAI_LOG_LEVEL": "warn",
             "PAI_TOPIC_PARTITIONS": str(PARTITIONS),
         }

@@ -144,6 +144,7 @@ def notifier_run(
     log = tmp / f"notifier-{path}.log"
     env = {
         "PAI_PARTNERS_FILE": str(partners_file),
+        "PAI_KAFKA_BROKER": "tansu",  # the embedded broker: no idempotent producer
         "PAI_LOG_LEVEL": "warn",
         "PAI_TOPIC_PARTITIONS": str(PARTITIONS),
         "PAI_NOTIFIER_READ_TIMEOUT_S": "10",
