@@ -22,21 +22,9 @@ from tests.support.workers import start_broker, start_kafka, start_test_broker
 
 # Property tests: `make test` runs a fixed, derandomised profile (the same examples on
 # every run, so CI is repeatable); `pytest --hypothesis-profile=long` searches further.
-settings.register_profile(
-    "ci",
-    derandomize=True,
-    max_examples=200,
-    deadline=None,
-    print_blob=True,
-    suppress_health_check=[HealthCheck.too_slow],
-)
-settings.register_profile(
-    "long",
-    max_examples=5000,
-    deadline=None,
-    print_blob=True,
-    suppress_health_check=[HealthCheck.too_slow],
-)
+_PROFILE = {"deadline": None, "print_blob": True, "suppress_health_check": [HealthCheck.too_slow]}
+settings.register_profile("ci", derandomize=True, max_examples=200, **_PROFILE)  # type: ignore[arg-type]
+settings.register_profile("long", max_examples=5000, **_PROFILE)  # type: ignore[arg-type]
 settings.load_profile("ci")
 
 

@@ -112,7 +112,7 @@ class EligibilityService:
             SERVICE,
             self._send_dead_letter_now,
             on_tick=self._expire,
-            rewind_past_end=self.settings.kafka_broker == "tansu",
+            rewind_past_end=self.settings.embedded_broker,
         )
 
     # -- state -------------------------------------------------------------------------------

@@ -144,7 +144,7 @@ class NotifierService:
     async def _loop(self) -> None:
         assert self.consumer is not None
         last_commit = time.monotonic()
-        watch = lost_records.Watch(self.consumer, self.settings.kafka_broker == "tansu")
+        watch = lost_records.Watch(self.consumer, self.settings.embedded_broker)
         while not self._stopping.is_set():
             if self.failure is not None:
                 raise self.failure

@@ -114,7 +114,7 @@ def create_app(service: str, settings: Settings, **overrides: Any) -> faust.App:
     conf.update(overrides)
     if any(conf[name] for name in NO_BUILT_IN_VIEWS):
         raise ValueError("Faust's built-in web views serve table data without a token")
-    tansu = settings.kafka_broker == "tansu"
+    tansu = settings.embedded_broker
     if tansu:
         end_offsets.install(kafka_client_kwargs(settings))
     idempotence.install(not tansu)

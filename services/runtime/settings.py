@@ -202,6 +202,12 @@ class Settings(BaseSettings):
         return value
 
     @property
+    def embedded_broker(self) -> bool:
+        """Talking to tansu (``PAI_KAFKA_BROKER=tansu``): no idempotent producer, and its
+        workarounds on (the rewind past a partition's end, end offsets from fetches)."""
+        return self.kafka_broker == "tansu"
+
+    @property
     def retry_delays_s(self) -> list[float]:
         return [float(part) for part in self.notifier_retry_schedule.split(",")]
 
@@ -223,7 +229,7 @@ def producer_kwargs(settings: Settings) -> dict[str, Any]:
     """What every producer of the services sets: all in-sync replicas acknowledge, and on
     Apache Kafka an idempotent producer (a retried batch is written once, in order);
     the embedded broker refuses ``InitProducerId``."""
-    return {"acks": "all", "enable_idempotence": settings.kafka_broker == "kafka"}
+    return {"acks": "all", "enable_idempotence": not settings.embedded_broker}
 
 
 def kafka_client_kwargs(settings: Settings, bootstrap: str | None = None) -> dict[str, Any]:

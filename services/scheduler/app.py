@@ -95,7 +95,7 @@ class SchedulerService:
             kafka_client_kwargs(settings),
             SERVICE,
             self._send_dead_letter_now,
-            rewind_past_end=settings.kafka_broker == "tansu",
+            rewind_past_end=settings.embedded_broker,
         )
         self.timers = Timers(self.config)
         self._indexed: frozenset[int] | None = None
@@ -133,7 +133,7 @@ class SchedulerService:
             SERVICE,
             self._send_dead_letter_now,
             on_tick=self._tick,
-            rewind_past_end=self.settings.kafka_broker == "tansu",
+            rewind_past_end=self.settings.embedded_broker,
         )
 
     # -- state -------------------------------------------------------------------------------

@@ -42,6 +42,16 @@ async def produce_many(bootstrap: str, records: list[tuple[str, bytes, bytes]]) 
         await producer.stop()
 
 
+def becoming_eligible(persons: list[str]) -> list[tuple[str, bytes, bytes]]:
+    """Registered, profile III and benefits granted on DAY: three decisions per person."""
+    records = []
+    for pesel in persons:
+        records.append(("pai.pup.profiles.v1", *ev.registered(pesel, DAY)))
+        records.append(("pai.pup.profiles.v1", *ev.profile(pesel, "III", DAY)))
+        records.append(("pai.ops.social-assistance.v1", *ev.benefits(pesel, DAY, None)))
+    return records
+
+
 def by_person(bootstrap: str, topic: str, schema: str, persons: set[str]) -> dict[str, list[Any]]:
     codec = AvroCodec(schema)
     found: dict[str, list[Any]] = defaultdict(list)
@@ -85,12 +95,7 @@ def test_eligibility_killed_midway_loses_no_decision_and_repeats_keep_their_ids(
 ) -> None:
     bs = broker.bootstrap
     persons = [ev.pesel_from(1_000_000 + n) for n in range(EVENTS // 3 + 1)]
-    records = []
-    for pesel in persons:
-        records.append(("pai.pup.profiles.v1", *ev.registered(pesel, DAY)))
-        records.append(("pai.pup.profiles.v1", *ev.profile(pesel, "III", DAY)))
-        records.append(("pai.ops.social-assistance.v1", *ev.benefits(pesel, DAY, None)))
-    asyncio.run(produce_many(bs, records))
+    asyncio.run(produce_many(bs, becoming_eligible(persons)))
     wanted = set(persons)
 
     def some_decided() -> bool:

@@ -22,7 +22,7 @@ import pytest
 from aiokafka.admin import AIOKafkaAdminClient
 
 from services.local.pipeline import LocalPipeline
-from tests.e2e.test_crash_recovery import by_person, produce_many
+from tests.e2e.test_crash_recovery import DAY, becoming_eligible, by_person, produce_many
 from tests.integration.service_helpers import wait_for
 from tests.support import events as ev
 from tests.support.receiver import Receiver, loopback_partner, write_partners
@@ -30,7 +30,6 @@ from tests.support.workers import WORKER_ENV, broker_env, start_kafka
 
 pytestmark = pytest.mark.e2e
 PERSONS = 1500
-DAY = dt.date(2026, 1, 5)
 OPS = "1465011"
 SECRET = "whsec_" + base64.b64encode(b"cluster test webhook secret, 32.").decode()
 
@@ -94,12 +93,7 @@ def test_the_services_ride_out_losing_two_of_three_brokers(tmp_path: Path) -> No
         )
         pipeline.start_services()
         pipeline.wait_ready(120)
-        records = []
-        for pesel in persons:
-            records.append(("pai.pup.profiles.v1", *ev.registered(pesel, DAY)))
-            records.append(("pai.pup.profiles.v1", *ev.profile(pesel, "III", DAY)))
-            records.append(("pai.ops.social-assistance.v1", *ev.benefits(pesel, DAY, None)))
-        asyncio.run(produce_many(bs, records))
+        asyncio.run(produce_many(bs, becoming_eligible(persons)))
 
         # under load: kill -9 the leader of a partition the services write
         wait_for(lambda: len(webhooks(receiver)) > 100, 120, "webhooks flowing", interval=0.5)
