@@ -3,7 +3,10 @@
 Wire layout: ``C3 01`` + the writer schema's CRC-64-AVRO fingerprint (8 bytes,
 little-endian) + the Avro binary body. :class:`AvroCodec` writes with the current
 version of one schema and reads bytes written with any kept version of it,
-resolving them to the current one. Every reading failure is an
+resolving them to the current one. A union schema's bytes may also be written with
+one of its record branches alone (what a class generated from the schema writes:
+Apache Avro Java's ``toByteBuffer()``); Avro schema resolution of a record writer
+against a union reader picks the branch of that name. Every reading failure is an
 :class:`UndecodableRecord` whose ``reason`` is a stable code and whose message
 says what the producer should fix.
 """
@@ -18,7 +21,7 @@ from typing import Any
 from fastavro import schemaless_reader, schemaless_writer
 from fastavro.validation import ValidationError, validate
 
-from services.runtime.schemas import SchemaStore, SchemaVersion, default_store
+from services.runtime.schemas import SchemaStore, SchemaVersion, Writer, default_store
 
 MAGIC = b"\xc3\x01"
 HEADER_LEN = len(MAGIC) + 8
@@ -80,7 +83,6 @@ class AvroCodec:
         self.store = store or default_store()
         self.schema_name = schema_name
         self.current: SchemaVersion = self.store.current(schema_name)
-        self._known = {v.fingerprint for v in self.store.versions(schema_name)}
         self._is_union = isinstance(self.current.raw, list)
         names = self.current.record_names
         self._full_names = {name.rsplit(".", 1)[-1]: name for name in names}
@@ -104,6 +106,29 @@ class AvroCodec:
             raise UnencodableRecord(self._explain(datum, exc)) from exc
         return buf.getvalue()
 
+    def encode_branch(self, record_type: str, fields: dict[str, Any]) -> bytes:
+        """The bytes a class generated from the schema writes: the record with its own schema.
+
+        For a record schema these are :meth:`encode`'s bytes; for a union, the header
+        carries the fingerprint of the branch alone and the body has no union index.
+        """
+        if not self._is_union:
+            return self.encode(record_type, fields)
+        try:
+            branch = self.current.branch(record_type)
+        except KeyError:
+            raise UnencodableRecord(
+                f"{self.schema_name} has no record {record_type!r};"
+                f" it has {', '.join(sorted(self._full_names))}"
+            ) from None
+        buf = io.BytesIO()
+        buf.write(MAGIC + branch.fingerprint)
+        try:
+            schemaless_writer(buf, branch.parsed, fields)
+        except (ValueError, TypeError, AttributeError, KeyError, OverflowError) as exc:
+            raise UnencodableRecord(self._explain((branch.full_name, fields), exc)) from exc
+        return buf.getvalue()
+
     def _explain(self, datum: Any, exc: Exception) -> str:
         try:
             validate(datum, self.current.parsed, raise_errors=True)
@@ -118,36 +143,40 @@ class AvroCodec:
             raise UndecodableRecord(DecodeFailure.EMPTY, "the value is empty (or a tombstone)")
         check_size(data)
         writer = self._writer_of(data)
+        version = writer.version
         buf = io.BytesIO(data)
         buf.seek(HEADER_LEN)
-        reader = None if writer is self.current else self.current.parsed
+        same = version is self.current and writer.branch is None
+        reader = None if same else self.current.parsed
         try:
             value: Any = schemaless_reader(buf, writer.parsed, reader, return_record_name=True)
         except (EOFError, IndexError):
             raise UndecodableRecord(
                 DecodeFailure.TRUNCATED_BODY,
-                f"the Avro body ends early for {self.schema_name} v{writer.version}"
+                f"the Avro body ends early for {self.schema_name} v{version.version}"
                 f" ({len(data)} bytes): the record was cut",
             ) from None
         except Exception as exc:  # fastavro raises many kinds on corrupt input
             raise UndecodableRecord(
                 DecodeFailure.INVALID_BODY,
-                f"the Avro body is not a {self.schema_name} v{writer.version} record:"
+                f"the Avro body is not a {self.schema_name} v{version.version} record:"
                 f" {type(exc).__name__}: {exc}",
             ) from None
         if buf.tell() != len(data):
             raise UndecodableRecord(
                 DecodeFailure.TRAILING_BYTES,
                 f"{len(data) - buf.tell()} bytes follow the {self.schema_name}"
-                f" v{writer.version} record: one record per Kafka value",
+                f" v{version.version} record: one record per Kafka value",
             )
-        if self._is_union:
+        if writer.branch is not None:  # a record written alone, resolved to its branch
+            full_name, fields = writer.branch.full_name, value
+        elif self._is_union:
             full_name, fields = value
         else:
             full_name, fields = self.current.record_names[0], value
-        return Decoded(full_name.rsplit(".", 1)[-1], fields, writer.version)
+        return Decoded(full_name.rsplit(".", 1)[-1], fields, version.version)
 
-    def _writer_of(self, data: bytes) -> SchemaVersion:
+    def _writer_of(self, data: bytes) -> Writer:
         if data[:2] != MAGIC[: len(data)]:
             raise UndecodableRecord(
                 DecodeFailure.BAD_MAGIC,
@@ -168,10 +197,12 @@ class AvroCodec:
                 f" write with a published version of {self.schema_name}"
                 " (see schemas/ and docs/asyncapi.yaml)",
             )
-        if writer.fingerprint not in self._known:
+        if writer.version.name != self.schema_name:
+            what = f"{writer.version.name} v{writer.version.version}"
+            if writer.branch is not None:
+                what = f"{writer.branch.full_name} (a record of {what})"
             raise UndecodableRecord(
                 DecodeFailure.WRONG_SCHEMA,
-                f"the value was written with {writer.name} v{writer.version},"
-                f" but this topic carries {self.schema_name}",
+                f"the value was written with {what}, but this topic carries {self.schema_name}",
             )
         return writer
