@@ -6,8 +6,8 @@ import calendar
 import re
 
 _WEIGHTS = (1, 3, 7, 9, 1, 3, 7, 9, 1, 3)
-_PUP_CODE = re.compile(r"^\d{4}$")
-_OPS_CODE = re.compile(r"^\d{7}$")
+_PUP_CODE = re.compile(r"[0-9]{4}")  # ASCII digits: \d is any Unicode digit, $ allows "\n"
+_OPS_CODE = re.compile(r"[0-9]{7}")
 
 
 def is_valid_pesel(value: str) -> bool:
@@ -57,9 +57,9 @@ def mask_pesel(value: str) -> str:
 
 def is_pup_code(value: str) -> bool:
     """TERYT code of a powiat: 4 digits."""
-    return bool(_PUP_CODE.match(value))
+    return bool(_PUP_CODE.fullmatch(value))
 
 
 def is_ops_code(value: str) -> bool:
     """TERYT code of a gmina: 7 digits."""
-    return bool(_OPS_CODE.match(value))
+    return bool(_OPS_CODE.fullmatch(value))

@@ -28,3 +28,6 @@ def test_mask_keeps_no_more_than_three_digits() -> None:
 def test_teryt_codes() -> None:
     assert is_pup_code("1465") and not is_pup_code("146")
     assert is_ops_code("1465011") and not is_ops_code("146501")
+    # ASCII digits only, nothing after them (as the Java kit's Identifiers)
+    assert not is_pup_code("1465\n") and not is_pup_code("１４６５")
+    assert not is_ops_code("1465011\n") and not is_ops_code("١٤٦٥٠١١")
