@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(BIN)/.installed-stamp
 
-.PHONY: run test lint typecheck java-avro kustomize kafka vectors bench clean
+.PHONY: run test lint typecheck java-client kustomize kafka vectors bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -16,8 +16,8 @@ $(STAMP): pyproject.toml
 run: $(STAMP)
 	$(BIN)/pai run --port 9092
 
-## test: install (Python deps, JDK and Apache Avro Java, Kustomize, Apache Kafka), lint, type-check, check schemas, run every test
-test: $(STAMP) java-avro kustomize kafka lint typecheck
+## test: install (Python deps, JDK, Maven and the Java kit's dependencies, Kustomize, Apache Kafka), lint, type-check, check schemas, run every test
+test: $(STAMP) java-client kustomize kafka lint typecheck
 	$(BIN)/pai schemas check
 	$(BIN)/pytest
 
@@ -28,8 +28,9 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-java-avro:
-	scripts/ensure-java-avro.sh
+## java-client: a JDK and Maven, and what clients/java builds with (Apache Avro Java 1.12, kafka-clients) into ~/.m2
+java-client:
+	scripts/ensure-java-client.sh
 
 ## kafka: the Apache Kafka broker the manifests deploy, under .tools/ (Maven Central), for the tests
 kafka:

@@ -29,5 +29,6 @@ def test_teryt_codes() -> None:
     assert is_pup_code("1465") and not is_pup_code("146")
     assert is_ops_code("1465011") and not is_ops_code("146501")
     # ASCII digits only, nothing after them (as the Java kit's Identifiers)
-    assert not is_pup_code("1465\n") and not is_pup_code("１４６５")
-    assert not is_ops_code("1465011\n") and not is_ops_code("١٤٦٥٠١١")
+    full_width, arabic_indic = "\uff11\uff14\uff16\uff15", "\u0661\u0664\u0666\u0665" * 2
+    assert not is_pup_code("1465\n") and not is_pup_code(full_width)
+    assert not is_ops_code("1465011\n") and not is_ops_code(arabic_indic[:7])

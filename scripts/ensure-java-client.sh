@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Installs a JDK 17+ and Maven where missing (Debian packages), then fetches from Maven Central
+# (into ~/.m2) what the Java integration kit in clients/java builds with: Apache Avro Java 1.12
+# and its avro-maven-plugin, kafka-clients, JUnit. Writes the runtime classpath of the kit
+# (Apache Avro Java 1.12 with its dependencies) to .tools/java-client/classpath.txt for the
+# interoperability tests (tests/interop), which fail, never skip, when it is missing.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+missing=()
+{ command -v java >/dev/null && command -v javac >/dev/null; } || missing+=(default-jdk-headless)
+command -v mvn >/dev/null || missing+=(maven)
+if [ ${#missing[@]} -gt 0 ]; then
+  command -v apt-get >/dev/null || { echo "ensure-java-client: need ${missing[*]}; no apt-get here" >&2; exit 1; }
+  SUDO=""
+  if [ "$(id -u)" != 0 ]; then
+    command -v sudo >/dev/null || { echo "ensure-java-client: not root and no sudo to install ${missing[*]}" >&2; exit 1; }
+    SUDO=sudo
+  fi
+  echo "ensure-java-client: installing ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  $SUDO apt-get update -qq
+  $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+major=$(java -XshowSettings:properties -version 2>&1 | sed -n 's/^ *java.specification.version = \([0-9]*\).*/\1/p')
+[ "${major:-0}" -ge 17 ] || { echo "ensure-java-client: Java $major found; the kit and Kafka need 17+" >&2; exit 1; }
+OUT=.tools/java-client
+mkdir -p "$OUT"
+mvn -q -B -Dstyle.color=never -f clients/java/pom.xml -Pe2e \
+  test-compile dependency:build-classpath -DincludeScope=runtime -Dmdep.outputFile="$PWD/$OUT/classpath.txt"
+grep -q "avro-1\.12\." "$OUT/classpath.txt" \
+  || { echo "ensure-java-client: no Apache Avro Java 1.12 on the kit's classpath" >&2; exit 1; }
