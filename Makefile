@@ -22,8 +22,8 @@ test: $(STAMP) java-client kustomize kafka lint typecheck
 	$(BIN)/pytest
 
 lint: $(STAMP)
-	$(BIN)/ruff check services tests bench
-	$(BIN)/ruff format --check services tests bench
+	$(BIN)/ruff check services tests bench examples
+	$(BIN)/ruff format --check services tests bench examples
 
 typecheck: $(STAMP)
 	$(BIN)/mypy
