@@ -146,8 +146,8 @@ class AvroCodec:
         version = writer.version
         buf = io.BytesIO(data)
         buf.seek(HEADER_LEN)
-        same = version is self.current and writer.branch is None
-        reader = None if same else self.current.parsed
+        # a branch of the current version is that version's record: no resolution needed
+        reader = None if version is self.current else self.current.parsed
         try:
             value: Any = schemaless_reader(buf, writer.parsed, reader, return_record_name=True)
         except (EOFError, IndexError):
