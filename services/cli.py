@@ -114,6 +114,8 @@ def cmd_schemas_list(args: argparse.Namespace) -> int:
         for version in store.versions(name):
             fp = version.fingerprint[::-1].hex()
             print(f"{name:24} v{version.version}  fingerprint {fp}  {version.path}")
+            for branch in version.branches:  # a record written alone (a generated class)
+                print(f"{'':24}      {branch.fingerprint[::-1].hex()}  {branch.full_name}")
     return 0
 
 
@@ -280,7 +282,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     check.add_argument("--schemas-dir", type=Path, help="directory of <name>/vN.avsc files")
     check.set_defaults(func=cmd_schemas_check)
-    lst = schemas_sub.add_parser("list", help="every kept version with its fingerprint")
+    lst = schemas_sub.add_parser(
+        "list", help="every kept version with its fingerprint, and those of its records alone"
+    )
     lst.add_argument("--schemas-dir", type=Path, help="directory of <name>/vN.avsc files")
     lst.set_defaults(func=cmd_schemas_list)
 

@@ -115,3 +115,16 @@ def test_a_branch_that_uses_a_type_another_branch_defines_is_written_out_in_full
     assert alone["fields"][0]["type"]["type"] == "enum"
     assert alone["fields"][0]["type"]["symbols"] == ["I"]
     assert json.loads(json.dumps(union[1]))["fields"][0]["type"] == "P"  # input untouched
+
+
+def test_pai_schemas_list_prints_the_fingerprint_of_each_record_alone(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from services.cli import main
+
+    with pytest.raises(SystemExit) as exited:
+        main(["schemas", "list"])
+    assert exited.value.code == 0
+    shown = capsys.readouterr().out
+    branch = STORE.current("profiles").branch("ProfileEstablished")
+    assert f"{branch.fingerprint[::-1].hex()}  pl.pai.pup.profiles.ProfileEstablished" in shown
