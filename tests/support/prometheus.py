@@ -70,7 +70,8 @@ def seconds(duration: str) -> float:
 
 
 def _short(duration: str, factor: float, floor_s: float) -> str:
-    return f"{max(floor_s, seconds(duration) / factor):g}s"
+    millis = round(max(floor_s, seconds(duration) / factor) * 1000)  # Prometheus: integers
+    return f"{millis // 1000}s" if millis % 1000 == 0 else f"{millis}ms"
 
 
 def scaled(groups: list[dict[str, Any]], factor: float, floor_s: float = 2) -> list[dict[str, Any]]:
