@@ -132,8 +132,10 @@ def test_every_panel_has_data_and_the_alerts_fire_and_resolve_on_a_real_promethe
         "the three services scraped",
     )
 
-    # a small scripted story through the whole pipeline, for the healthy OPS
-    year, anna, dawid = 2026, ev.pesel_from(19_001), ev.pesel_from(19_002)
+    # A small scripted story through the whole pipeline, in two rounds 3 s apart: a counter
+    # series appears with its first increment, which rate() cannot see; the second round's
+    # increments are what the panels show.
+    year = 2026
     send(bs, "pai.clock.v1", [(b"", ev.tick(dt.datetime(year, 1, 10, 4, tzinfo=dt.UTC)))])
     on = dt.date(year, 1, 5)
     send(
@@ -141,33 +143,38 @@ def test_every_panel_has_data_and_the_alerts_fire_and_resolve_on_a_real_promethe
         "pai.pup.program-editions.v1",
         [ev.edition("ED-MON", on, on, dt.date(year, 12, 31), ops_codes=(HEALTHY_OPS,))],
     )
-    send(
-        bs,
-        "pai.ops.social-assistance.v1",
-        [ev.contract(anna, on, dt.date(year, 12, 31), ops_code=HEALTHY_OPS)],
-    )
-    # dawid: registered with a profile but no OPS yet: his decision is skipped by design
-    send(
-        bs,
-        "pai.pup.profiles.v1",
-        [
-            ev.registered(anna, on),
-            ev.profile(anna, "III", on),
-            ev.registered(dawid, on),
-            ev.profile(dawid, "III", on),
-        ],
-    )
-    start_on = dt.date(year, 2, 2)
-    send(
-        bs,
-        "pai.pup.participation.v1",
-        [ev.referred(anna, "R-MON", start_on, edition_id="ED-MON", ops_code=HEALTHY_OPS)],
-    )
-    # the outage: 40 webhooks for an OPS whose endpoint answers 503
-    failing = [
-        ev.outbound("CycleEndingSoon", ev.pesel_from(19_100 + n), FAILING_OPS) for n in range(40)
-    ]
-    send(bs, "pai.scheduler.events.v1", failing)
+    for round_ in range(2):
+        # a person with a social contract and profile III, referred; and one registered
+        # with no OPS yet, whose decision the notifier skips by design
+        anna, dawid = ev.pesel_from(19_001 + 2 * round_), ev.pesel_from(19_002 + 2 * round_)
+        send(
+            bs,
+            "pai.ops.social-assistance.v1",
+            [ev.contract(anna, on, dt.date(year, 12, 31), ops_code=HEALTHY_OPS)],
+        )
+        send(
+            bs,
+            "pai.pup.profiles.v1",
+            [
+                ev.registered(anna, on),
+                ev.profile(anna, "III", on),
+                ev.registered(dawid, on),
+                ev.profile(dawid, "III", on),
+            ],
+        )
+        referral = f"R-MON-{round_}"
+        send(
+            bs,
+            "pai.pup.participation.v1",
+            [ev.referred(anna, referral, dt.date(year, 2, 2), "ED-MON", HEALTHY_OPS)],
+        )
+        # the outage: webhooks for an OPS whose endpoint answers 503
+        failing = [
+            ev.outbound("CycleEndingSoon", ev.pesel_from(19_100 + 20 * round_ + n), FAILING_OPS)
+            for n in range(20)
+        ]
+        send(bs, "pai.scheduler.events.v1", failing)
+        time.sleep(3)
     # a careless producer: bytes that are not our Avro, a record every 2 s for 20 s
     for n in range(10):
         send(bs, "pai.pup.profiles.v1", [(ev.pesel_from(19_200 + n).encode(), b"not avro")])
@@ -235,6 +242,15 @@ def test_every_panel_has_data_and_the_alerts_fire_and_resolve_on_a_real_promethe
     assert peak("Failed attempts / s by partner/A") > 0
     assert peak("Dead letters / s (pai.dlq.v1)/A") > 0
     assert peak("Dead-lettered webhooks, last 24 h/A") > 0
+    for key in (
+        "Events consumed / s/A",
+        "Decisions / s/A",
+        "Scheduler events / s by kind/A",
+        "Webhook attempts / s by outcome/A",
+        "Retried / s by level/A",
+        "Events skipped / s/A",
+    ):
+        assert peak(key) > 0, f"{key}: the run's activity does not show"
     services.check_alive()
     if target := os.environ.get("PAI_DASHBOARD_DATA"):
         Path(target).write_text(
