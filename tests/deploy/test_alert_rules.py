@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.deploy.manifests import OVERLAYS, render
+from tests.deploy.manifests import OVERLAYS, ROOT, render
 from tests.support.prometheus import alert_names, binary, rule_groups, write_rules
 
 UNIT_TESTS = sorted((Path(__file__).parent / "promtool").glob("*.test.yaml"))
@@ -131,3 +131,16 @@ def test_the_unit_tests_catch_a_broken_rule(
     else:
         rule["for"] = "0s"
     assert promtool_test(tmp_path, groups, only=alert), f"{alert} rule {r}: {change} went unseen"
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_every_alert_links_to_its_runbook_in_the_operations_guide(overlay: str) -> None:
+    guide = (ROOT / "docs" / "operations.md").read_text(encoding="utf-8")
+    for group in rule_groups(render(overlay)):
+        for rule in group["rules"]:
+            if "alert" not in rule:
+                continue
+            url = rule["annotations"]["runbook_url"]
+            page, _, anchor = url.partition("#")
+            assert page.endswith("/docs/operations.md") and anchor, (rule["alert"], url)
+            assert f'<a id="{anchor}"></a>{rule["alert"]}' in guide, f"no runbook entry {anchor}"
