@@ -48,12 +48,12 @@ def main(data_file: str, out: str) -> None:
         figure.text(0.01, y - 0.004, row["title"], fontsize=13, weight="bold", va="top")
     for panel in panels:
         grid = panel["gridPos"]
-        box = [
+        box = (
             grid["x"] / 24 + 0.03,
             1 - (grid["y"] + grid["h"]) / height + 0.02,
             grid["w"] / 24 - 0.05,
             grid["h"] / height - 0.045,
-        ]
+        )
         axes = figure.add_axes(box)
         unit = panel["fieldConfig"]["defaults"]["unit"]
         axes.set_title(panel["title"], fontsize=10, loc="left")
