@@ -103,6 +103,13 @@ def active(prometheus: Prometheus, alert: str) -> list[dict[str, Any]]:
     return [a for a in prometheus.alerts() if a["labels"]["alertname"] == alert]
 
 
+def at_healthy_ops(receiver: Receiver) -> set[str]:
+    """The persons the healthy OPS has received a webhook about."""
+    return {
+        json.loads(r.body)["data"]["person_id"] for r in delivered(receiver, "healthy").values()
+    }
+
+
 def panel_queries() -> list[tuple[str, str, str, str]]:
     """(panel title, refId, PromQL with the dashboard's variables filled in, legend)."""
     return [
@@ -162,6 +169,7 @@ def test_every_panel_has_data_and_the_alerts_fire_and_resolve_on_a_real_promethe
                 ev.profile(dawid, "III", on),
             ],
         )
+        wait_for(lambda p=anna: p in at_healthy_ops(receiver), 30, "the decision at the OPS")
         referral = f"R-MON-{round_}"
         send(
             bs,
@@ -242,6 +250,7 @@ def test_every_panel_has_data_and_the_alerts_fire_and_resolve_on_a_real_promethe
     assert peak("Failed attempts / s by partner/A") > 0
     assert peak("Dead letters / s (pai.dlq.v1)/A") > 0
     assert peak("Dead-lettered webhooks, last 24 h/A") > 0
+    assert peak("Persons with a deadline to come/A") == 2  # the two accepted referrals
     for key in (
         "Events consumed / s/A",
         "Decisions / s/A",
