@@ -1,5 +1,5 @@
-"""The Grafana dashboard is one Grafana 11.6 loads as written, and each panel says what it
-shows and in what unit.
+"""The Grafana dashboard is one Grafana 11.6 loads as written, each panel says what it
+shows and in what unit, and each query is PromQL that Prometheus parses.
 
 No Grafana server can be installed on these machines (none in Debian, npm, Maven or PyPI;
 its Go module is AGPL), so the dashboard is read with the dashboard types Grafana Labs
@@ -12,12 +12,15 @@ from __future__ import annotations
 
 import importlib.metadata
 import json
+import subprocess
+from pathlib import Path
 from typing import Any
 
 from grafana_foundation_sdk.cog import plugins
 from grafana_foundation_sdk.models.dashboard import Dashboard
 
 from tests.deploy.manifests import ROOT, dashboard, dashboard_panels
+from tests.support.prometheus import binary, write_rules
 
 GRAFANA = "11.6"  # the version docs/operations.md names
 UNITS = {"short", "ops", "s", "none"}  # Grafana unit ids this dashboard may use
@@ -85,3 +88,26 @@ def test_every_panel_has_a_unit_and_a_description() -> None:
         assert panel["fieldConfig"]["defaults"]["unit"] in UNITS, panel["title"]
         words = panel.get("description", "").split()
         assert len(words) >= 6, f"{panel['title']}: describe what it shows and when to worry"
+
+
+def test_every_panel_query_is_promql_prometheus_parses(tmp_path: Path) -> None:
+    """Each query, its Grafana variables filled in as Grafana would, parsed by promtool (as
+    a recording rule: ``promtool check rules`` parses every expression offline)."""
+    exprs = {
+        f"panel_{panel['id']}_{target['refId']}": target["expr"]
+        .replace("$namespace", "pai")
+        .replace("$__rate_interval", "2m")
+        for panel in dashboard_panels()
+        for target in panel.get("targets", [])
+    }
+    assert exprs
+    rules = [{"record": name, "expr": expr} for name, expr in exprs.items()]
+    path = write_rules(tmp_path / "panels.yaml", [{"name": "panels", "rules": rules}])
+    done = subprocess.run(
+        [binary("promtool"), "check", "rules", str(path)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert f"SUCCESS: {len(rules)} rules found" in done.stdout, done.stdout

@@ -197,7 +197,7 @@ def test_every_panel_has_data_and_the_alerts_fire_and_resolve_on_a_real_promethe
     (dead,) = wait_for(
         lambda: firing(prometheus, "PaiDeadLettersGrowing"), 60, "PaiDeadLettersGrowing firing"
     )
-    assert dead["labels"] | {"namespace": NAMESPACE} == dead["labels"]
+    assert dead["labels"]["namespace"] == NAMESPACE
     assert (dead["labels"]["service"], dead["labels"]["reason"]) == ("eligibility", "bad-magic")
     (partner,) = wait_for(
         lambda: firing(prometheus, "PaiPartnerFailing"), 60, "PaiPartnerFailing firing"
