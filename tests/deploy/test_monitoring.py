@@ -4,6 +4,8 @@ rates and histograms as quantiles.
 
 Whether these names are what the services really export is checked against the services'
 registries elsewhere; the names here are the contract of issue 7.
+The rules and the panels' queries are evaluated by promtool and a real Prometheus in
+test_alert_rules.py, test_dashboard_schema.py and tests/e2e/test_monitoring.py.
 """
 
 from __future__ import annotations
@@ -161,7 +163,8 @@ def test_the_dashboard_picks_its_prometheus_and_namespace() -> None:
 
 
 def test_every_expression_is_balanced() -> None:
-    """A cheap syntax check (no PromQL parser is installed): brackets pair up."""
+    """Brackets pair up: a first check with no tool; promtool parses every expression
+    (test_alert_rules.py, test_dashboard_schema.py)."""
     pairs = {")": "(", "]": "[", "}": "{"}
     for expr in promql_exprs():
         stack: list[str] = []
