@@ -17,7 +17,7 @@ import pytest
 import yaml
 
 from services.cli import build_parser
-from services.notifier import partners
+from services.runtime import partners
 from tests.deploy.manifests import COMPOSE_FILE, DEPLOY, SERVICES, compose
 
 PARTNERS = DEPLOY / "compose" / "partners.yaml"

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from services.notifier import partners
+from services.runtime import partners
 from tests.deploy.manifests import (
     COMPOSE_FILE,
     DEPLOY,

@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from services.notifier import partners
-from services.notifier.partners import PartnersError
+from services.runtime import partners
+from services.runtime.partners import PartnersError
 
 SECRET = "whsec_" + base64.b64encode(b"a secret of thirty-two bytes...!").decode()
 
