@@ -73,7 +73,10 @@ def hours_reported(n: int, ops: str = OPS, **data: Any) -> dict[str, Any]:
 
 
 def signed_headers(
-    body: bytes, secret: str = INBOUND_SECRET, webhook_id: str | None = None, at: float | None = None
+    body: bytes,
+    secret: str = INBOUND_SECRET,
+    webhook_id: str | None = None,
+    at: float | None = None,
 ) -> dict[str, str]:
     """The Standard Webhooks headers, the signature made by the ``standardwebhooks`` library."""
     webhook_id = webhook_id or f"msg_{uuid.uuid4().hex}"

@@ -180,3 +180,24 @@ def test_a_yaml_syntax_error_names_line_and_column_not_the_line(tmp_path: Path) 
 )
 def test_ordinary_partner_urls_are_accepted(url: str) -> None:
     assert list(partners.parse({"partners": [entry(url=url)]}, {}, "partners.yaml")) == ["1465011"]
+
+
+INBOUND = "whsec_" + base64.b64encode(b"an inbound secret, 32 bytes....!").decode()
+
+
+def test_inbound_secrets_by_value_env_or_list_and_never_a_webhook_secret() -> None:
+    env = {"OPS_INBOUND": INBOUND}
+    found = partners.parse({"partners": [entry(inbound_secret=INBOUND)]}, {}, "f")
+    assert found["1465011"].inbound_keys == (base64.b64decode(INBOUND[6:]),)
+    found = partners.parse({"partners": [entry(inbound_secret_env=["OPS_INBOUND"])]}, env, "f")
+    assert len(found["1465011"].inbound_keys) == 1
+    assert partners.parse({"partners": [entry()]}, {}, "f")["1465011"].inbound_keys == ()
+    with pytest.raises(PartnersError, match=r"inbound_secret: the same secret as a webhook"):
+        partners.parse({"partners": [entry(inbound_secret=SECRET)]}, {}, "f")
+    with pytest.raises(PartnersError, match=r"inbound_secret_env: the environment variable"):
+        partners.parse({"partners": [entry(inbound_secret_env="MISSING")]}, {}, "f")
+    with pytest.raises(PartnersError, match=r"inbound_secret #1: a webhook secret must look"):
+        partners.parse({"partners": [entry(inbound_secret="plain")]}, {}, "f")
+    with pytest.raises(PartnersError, match="at most one of inbound_secret"):
+        both = entry(inbound_secret=INBOUND, inbound_secret_env="OPS_INBOUND")
+        partners.parse({"partners": [both]}, env, "f")
