@@ -22,14 +22,19 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import hypothesis as hyp
 import orjson
 import pytest
+import schemathesis
+from hypothesis import strategies as hyp_st
+from schemathesis import checks
 
 from services.gateway.contract import ACCEPTED
 from services.runtime.codec import AvroCodec
 from services.runtime.partitioning import expected_partition
 from services.runtime.processes import terminate
 from tests.integration.service_helpers import read_topic
+from tests.support.events import pesel_from
 from tests.support.gateway import (
     OPS,
     OTHER_INBOUND_SECRET,
@@ -279,3 +284,51 @@ def test_over_the_rate_a_partner_gets_429_with_retry_after(broker, tmp_path: Pat
             assert post(client, gateway.port, benefits_granted(80_100)).status_code == 202
     finally:
         gateway.stop()
+
+
+SCHEMA = schemathesis.openapi.from_path(Path(__file__).parents[2] / "docs" / "gateway.openapi.yaml")
+CHECKS = [
+    checks.not_a_server_error,
+    checks.status_code_conformance,
+    checks.content_type_conformance,
+    checks.response_headers_conformance,
+    checks.response_schema_conformance,
+]
+
+
+@pytest.mark.parametrize(
+    "path", ["/v1/partners/{ops_code}/events", "/v1/partners/{ops_code}/events:batch"]
+)
+def test_schemathesis_finds_no_5xx_and_no_answer_outside_the_document(gateway, path: str) -> None:
+    """Bodies generated from docs/gateway.openapi.yaml: as they come (random ops_code and
+    headers), posted for a known OPS and signed with its inbound secret, or that and given a
+    valid PESEL and the OPS's own code, so the checks and the writes are reached, not only
+    the signature's refusal."""
+    operation = SCHEMA[path]["POST"]
+    client = httpx.Client(timeout=30)
+    seen: Counter[int] = Counter()
+
+    @hyp.settings(max_examples=60, deadline=None, suppress_health_check=list(hyp.HealthCheck))
+    @hyp.given(
+        case=operation.as_strategy(),
+        how=hyp_st.sampled_from(["as generated", "signed", "signed, own and valid PESEL"]),
+    )
+    def run(case: schemathesis.Case, how: str) -> None:
+        if how == "signed, own and valid PESEL":
+            items = case.body.get("events", []) if "events" in case.body else [case.body]
+            for n, item in enumerate(items):
+                item["data"] |= {"person_id": pesel_from(95_000 + n), "ops_code": OPS}
+        body = orjson.dumps(case.body)
+        headers = {k: str(v) for k, v in (case.headers or {}).items()}
+        headers["content-type"] = "application/json"
+        if how != "as generated":
+            case.path_parameters = {"ops_code": OPS}
+            headers |= signed_headers(body)
+        url = f"http://127.0.0.1:{gateway.port}" + case.formatted_path
+        response = client.post(url, content=body, headers=headers)
+        seen[response.status_code] += 1
+        case.validate_response(response, checks=CHECKS)
+
+    with client:
+        run()
+    assert seen[401] and len(seen) > 1, seen  # both the refusals and the checks were reached
