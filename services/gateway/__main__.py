@@ -12,7 +12,7 @@ from services.runtime.settings import load_settings
 def main() -> None:
     settings = load_settings()
     logs.configure(SERVICE, settings.log_format, settings.log_level)
-    service = GatewayService(settings, partners.load(settings.partners_file))
+    service = GatewayService(settings, partners.load(settings.partners_file, purpose="inbound"))
     asyncio.run(serve(service))
 
 

@@ -21,7 +21,7 @@ import os
 import re
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -31,6 +31,8 @@ from services.runtime import partner_urls as urls
 from services.runtime import signing
 
 WEBHOOK_TYPES = frozenset(TYPES.values())
+Purpose = Literal["webhooks", "inbound"]
+"""Which keys a service reads: the notifier's webhook secrets or the gateway's inbound ones."""
 
 
 class PartnersError(SystemExit):
@@ -124,14 +126,23 @@ def _keys(
     return tuple(keys)
 
 
-def _with_keys(partner: Partner, env: Mapping[str, str]) -> PartnerWithKeys:
-    keys = _keys(_as_list(partner.secret), _as_list(partner.secret_env), env)
-    inbound = _keys(
-        _as_list(partner.inbound_secret),
-        _as_list(partner.inbound_secret_env),
-        env,
-        "inbound_secret",
-    )
+def _with_keys(partner: Partner, env: Mapping[str, str], purpose: Purpose) -> PartnerWithKeys:
+    """The keys a service needs: the notifier's webhook secrets, or the gateway's inbound
+    ones. Neither needs the other's environment variables (each pod is given only its own
+    secrets); a webhook secret the gateway can see (by value, or its variable set) is
+    compared with the inbound ones."""
+    secret_env = _as_list(partner.secret_env)
+    if purpose == "inbound":
+        secret_env = [name for name in secret_env if name in env]
+        inbound = _keys(
+            _as_list(partner.inbound_secret),
+            _as_list(partner.inbound_secret_env),
+            env,
+            "inbound_secret",
+        )
+    else:
+        inbound = ()
+    keys = _keys(_as_list(partner.secret), secret_env, env)
     if set(inbound) & set(keys):
         raise ValueError(
             "inbound_secret: the same secret as a webhook secret; the OPS signs its requests"
@@ -140,7 +151,9 @@ def _with_keys(partner: Partner, env: Mapping[str, str]) -> PartnerWithKeys:
     return PartnerWithKeys(partner=partner, keys=keys, inbound_keys=inbound)
 
 
-def parse(data: Any, env: Mapping[str, str], source: str) -> dict[str, PartnerWithKeys]:
+def parse(
+    data: Any, env: Mapping[str, str], source: str, purpose: Purpose = "webhooks"
+) -> dict[str, PartnerWithKeys]:
     """Partners by ``ops_code`` from the file's parsed YAML; :class:`PartnersError` if invalid."""
     problems: list[str] = []
     try:
@@ -158,7 +171,7 @@ def parse(data: Any, env: Mapping[str, str], source: str) -> dict[str, PartnerWi
             problems.append(f"  {where}: ops_code appears twice")
             continue
         try:
-            found[partner.ops_code] = _with_keys(partner, env)
+            found[partner.ops_code] = _with_keys(partner, env, purpose)
         except ValueError as exc:
             problems.append(f"  {where}.{exc}")
     if problems:
@@ -177,7 +190,9 @@ def _where(exc: yaml.YAMLError) -> str:
     )
 
 
-def load(path: Path | None, env: Mapping[str, str] | None = None) -> dict[str, PartnerWithKeys]:
+def load(
+    path: Path | None, env: Mapping[str, str] | None = None, purpose: Purpose = "webhooks"
+) -> dict[str, PartnerWithKeys]:
     """Read and check ``PAI_PARTNERS_FILE``."""
     if path is None:
         raise PartnersError("PAI_PARTNERS_FILE is not set: the service needs its partners")
@@ -187,4 +202,4 @@ def load(path: Path | None, env: Mapping[str, str] | None = None) -> dict[str, P
         raise PartnersError(f"cannot read the partners file {path}: {exc.strerror}") from None
     except yaml.YAMLError as exc:
         raise PartnersError(f"the partners file {path} is not valid YAML ({_where(exc)})") from None
-    return parse(data, os.environ if env is None else env, str(path))
+    return parse(data, os.environ if env is None else env, str(path), purpose)

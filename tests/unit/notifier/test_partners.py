@@ -185,19 +185,35 @@ def test_ordinary_partner_urls_are_accepted(url: str) -> None:
 INBOUND = "whsec_" + base64.b64encode(b"an inbound secret, 32 bytes....!").decode()
 
 
+def inbound(data: Any, env: dict[str, str] | None = None) -> dict[str, Any]:
+    return partners.parse(data, env or {}, "f", purpose="inbound")
+
+
 def test_inbound_secrets_by_value_env_or_list_and_never_a_webhook_secret() -> None:
     env = {"OPS_INBOUND": INBOUND}
-    found = partners.parse({"partners": [entry(inbound_secret=INBOUND)]}, {}, "f")
+    found = inbound({"partners": [entry(inbound_secret=INBOUND)]})
     assert found["1465011"].inbound_keys == (base64.b64decode(INBOUND[6:]),)
-    found = partners.parse({"partners": [entry(inbound_secret_env=["OPS_INBOUND"])]}, env, "f")
+    found = inbound({"partners": [entry(inbound_secret_env=["OPS_INBOUND"])]}, env)
     assert len(found["1465011"].inbound_keys) == 1
-    assert partners.parse({"partners": [entry()]}, {}, "f")["1465011"].inbound_keys == ()
+    assert inbound({"partners": [entry()]})["1465011"].inbound_keys == ()
     with pytest.raises(PartnersError, match=r"inbound_secret: the same secret as a webhook"):
-        partners.parse({"partners": [entry(inbound_secret=SECRET)]}, {}, "f")
+        inbound({"partners": [entry(inbound_secret=SECRET)]})
+    with pytest.raises(PartnersError, match=r"inbound_secret: the same secret as a webhook"):
+        same = entry(secret=None, secret_env="HOOK", inbound_secret_env="OPS_INBOUND")
+        inbound({"partners": [same]}, {"HOOK": INBOUND, "OPS_INBOUND": INBOUND})
     with pytest.raises(PartnersError, match=r"inbound_secret_env: the environment variable"):
-        partners.parse({"partners": [entry(inbound_secret_env="MISSING")]}, {}, "f")
+        inbound({"partners": [entry(inbound_secret_env="MISSING")]})
     with pytest.raises(PartnersError, match=r"inbound_secret #1: a webhook secret must look"):
-        partners.parse({"partners": [entry(inbound_secret="plain")]}, {}, "f")
+        inbound({"partners": [entry(inbound_secret="plain")]})
     with pytest.raises(PartnersError, match="at most one of inbound_secret"):
         both = entry(inbound_secret=INBOUND, inbound_secret_env="OPS_INBOUND")
-        partners.parse({"partners": [both]}, env, "f")
+        inbound({"partners": [both]}, env)
+
+
+def test_each_service_needs_only_its_own_secrets_in_its_environment() -> None:
+    """The notifier's pod has the webhook secrets, the gateway's the inbound ones."""
+    both = entry(secret=None, secret_env="HOOK", inbound_secret_env="OPS_INBOUND")
+    notifier = partners.parse({"partners": [both]}, {"HOOK": SECRET}, "f")
+    assert notifier["1465011"].keys and notifier["1465011"].inbound_keys == ()
+    gateway = inbound({"partners": [both]}, {"OPS_INBOUND": INBOUND})
+    assert gateway["1465011"].inbound_keys and gateway["1465011"].keys == ()
