@@ -316,7 +316,7 @@ def test_schemathesis_finds_no_5xx_and_no_answer_outside_the_document(gateway, p
     def run(case, how: str) -> None:
         if how == "signed, own and valid PESEL":
             body_object: Any = case.body
-            items = body_object["events"] if "events" in body_object else [body_object]
+            items = body_object.get("events", [body_object])
             for n, item in enumerate(items):
                 item["data"] |= {"person_id": pesel_from(95_000 + n), "ops_code": OPS}
         body = orjson.dumps(case.body)
