@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(BIN)/.installed-stamp
 
-.PHONY: run test lint typecheck java-avro kustomize kafka bench clean
+.PHONY: run test lint typecheck java-avro java-webhooks kustomize kafka bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -16,8 +16,8 @@ $(STAMP): pyproject.toml
 run: $(STAMP)
 	$(BIN)/pai run --port 9092
 
-## test: install (Python deps, JDK and Apache Avro Java, Kustomize, Apache Kafka), lint, type-check, check schemas, run every test
-test: $(STAMP) java-avro kustomize kafka lint typecheck
+## test: install (Python deps, JDK and Apache Avro Java, the Standard Webhooks Java library, Kustomize, Apache Kafka), lint, type-check, check schemas, run every test
+test: $(STAMP) java-avro java-webhooks kustomize kafka lint typecheck
 	$(BIN)/pai schemas check
 	$(BIN)/pytest
 
@@ -30,6 +30,10 @@ typecheck: $(STAMP)
 
 java-avro:
 	scripts/ensure-java-avro.sh
+
+## java-webhooks: the Standard Webhooks Java library under .tools/ (Maven Central), for the gateway's Java example
+java-webhooks:
+	scripts/ensure-java-webhooks.sh
 
 ## kafka: the Apache Kafka broker the manifests deploy, under .tools/ (Maven Central), for the tests
 kafka:

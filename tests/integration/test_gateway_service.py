@@ -11,10 +11,13 @@ Schemathesis drives the running process from docs/gateway.openapi.yaml.
 from __future__ import annotations
 
 import asyncio
+import os
 import random
 import subprocess
+import sys
 import threading
 import time
+import uuid
 from collections import Counter
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -36,6 +39,7 @@ from services.runtime.processes import terminate
 from tests.integration.service_helpers import read_topic
 from tests.support.events import pesel_from
 from tests.support.gateway import (
+    INBOUND_SECRET,
     OPS,
     OTHER_INBOUND_SECRET,
     OTHER_OPS,
@@ -333,3 +337,54 @@ def test_schemathesis_finds_no_5xx_and_no_answer_outside_the_document(gateway, p
     with client:
         run()
     assert seen[401] and len(seen) > 1, seen  # both the refusals and the checks were reached
+
+
+EXAMPLES = Path(__file__).parents[2] / "examples" / "gateway"
+JAVA_WEBHOOKS = Path(__file__).parents[2] / ".tools" / "standardwebhooks"
+
+
+@pytest.mark.parametrize(
+    "client",
+    [
+        ["bash", str(EXAMPLES / "post-event.sh")],
+        [sys.executable, str(EXAMPLES / "post_event.py")],
+        [
+            "java",
+            "-cp",
+            str(JAVA_WEBHOOKS / "standardwebhooks-1.2.0.jar"),
+            str(EXAMPLES / "PostEvent.java"),
+        ],
+    ],
+    ids=["curl and openssl", "python", "java"],
+)
+def test_the_guides_examples_post_an_event(gateway, client: list[str], tmp_path: Path) -> None:
+    """docs/gateway.md's three clients, run as an OPS developer would: written, a repeat,
+    and the same event_id with other content."""
+    event = orjson.loads((EXAMPLES / "event.json").read_bytes())
+    event["data"]["event_id"] = str(uuid.uuid4())
+    path = tmp_path / "event.json"
+    path.write_bytes(orjson.dumps(event))
+    env = os.environ | {
+        "GATEWAY": f"http://127.0.0.1:{gateway.port}",
+        "OPS_CODE": OPS,
+        "INBOUND_SECRET": INBOUND_SECRET,
+    }
+
+    def run() -> tuple[int, str]:
+        done = subprocess.run(
+            [*client, str(path)], env=env, capture_output=True, text=True, timeout=120
+        )
+        status, _, body = done.stdout.strip().partition(" ")
+        assert status.isdigit(), done.stdout + done.stderr
+        assert done.returncode == (0 if status in ("200", "202") else 1), done.stderr
+        return int(status), body
+
+    status, body = run()
+    assert status == 202, body
+    written = orjson.loads(body)
+    assert written["topic"] == "pai.ops.social-assistance.v1"
+    assert run() == (200, body)
+    event["data"]["valid_until"] = "2026-09-30"
+    path.write_bytes(orjson.dumps(event))
+    status, body = run()
+    assert status == 409 and orjson.loads(body)["errors"][0]["path"] == "data.event_id"
