@@ -77,6 +77,7 @@ class GatewayService:
         }
         self._locks: dict[str, asyncio.Lock] = {}
         self._stopping = asyncio.Event()
+        self._following: asyncio.Task[None] | None = None
         self.last_write_error: str | None = None
 
     @property
@@ -96,14 +97,18 @@ class GatewayService:
                 log.warning("cannot reach Kafka yet (%s); trying again in 2 s", exc)
                 await asyncio.sleep(2)
         self.producer = producer
-        following = asyncio.create_task(self._follow())
-        try:
-            await self._stopping.wait()
-        finally:
-            following.cancel()
+        self._following = asyncio.create_task(self._follow())
+        await self._stopping.wait()
+
+    async def close(self) -> None:
+        """After the web server has answered every request in flight: the follower and the
+        producer (whose writes those requests waited for)."""
+        if self._following is not None:
+            self._following.cancel()
             with contextlib.suppress(BaseException):
-                await following
-            await producer.stop()
+                await self._following
+        if self.producer is not None:
+            await self.producer.stop()
 
     async def _follow(self) -> None:
         while True:
@@ -204,8 +209,8 @@ class GatewayService:
         if request.content_length is not None and request.content_length > limit:
             return refuse(413, "too-large", f"the body is over {limit:,} bytes")
         try:
-            body = await request.content.read(limit + 1)
-        except (TimeoutError, OSError, ValueError) as exc:
+            body = await _read_at_most(request, limit + 1)
+        except (TimeoutError, OSError, ValueError, web.HTTPException) as exc:
             return refuse(400, "unreadable-body", f"the body could not be read: {exc}")
         if len(body) > limit:
             return refuse(413, "too-large", f"the body is over {limit:,} bytes")
@@ -332,6 +337,20 @@ class GatewayService:
         return app
 
 
+async def _read_at_most(request: web.Request, most: int) -> bytes:
+    """The body, or its first ``most`` bytes if longer (one ``read`` may return less than
+    asked: chunks arrive as the client sends them)."""
+    chunks: list[bytes] = []
+    size = 0
+    while size < most:
+        chunk = await request.content.read(most - size)
+        if not chunk:
+            break
+        chunks.append(chunk)
+        size += len(chunk)
+    return b"".join(chunks)
+
+
 _OUTCOMES = {
     200: "duplicate",
     202: "accepted",
@@ -355,4 +374,5 @@ async def serve(service: GatewayService) -> None:
     try:
         await service.run()
     finally:
-        await runner.cleanup()
+        await runner.cleanup()  # no new requests; those in flight are answered first
+        await service.close()

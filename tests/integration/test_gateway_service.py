@@ -272,6 +272,18 @@ def test_bodies_over_the_limits_are_413_and_an_unknown_partner_401(gateway) -> N
         assert post(client, gateway.port, benefits_granted(2), ops="9999999").status_code == 401
 
 
+def test_a_large_batch_sent_in_small_chunks_is_read_whole(gateway) -> None:
+    """~100 KB with chunked transfer encoding, 1 KiB at a time: no length announced."""
+    body = orjson.dumps({"events": [hours_reported(96_000 + n) for n in range(400)]})
+    assert len(body) > 100_000
+    chunks = (body[i : i + 1024] for i in range(0, len(body), 1024))
+    url = f"http://127.0.0.1:{gateway.port}/v1/partners/{OPS}/events:batch"
+    with httpx.Client(timeout=30) as client:
+        response = client.post(url, content=chunks, headers=signed_headers(body))
+    assert response.status_code == 200, response.text
+    assert {r["status"] for r in response.json()["results"]} == {202}
+
+
 def test_over_the_rate_a_partner_gets_429_with_retry_after(broker, tmp_path: Path) -> None:
     gateway = Gateway(broker.bootstrap, tmp_path)
     gateway.partners = gateway_partners(
