@@ -264,6 +264,24 @@ def test_kill_9_between_batches_loses_no_acknowledged_event_and_a_retry_writes_o
         gateway.stop()
 
 
+def test_a_second_worker_knows_what_the_first_wrote(gateway, broker, tmp_path: Path) -> None:
+    """The de-duplication is shared through Kafka: a repeat posted to another worker writes
+    nothing and answers with the first write's coordinates; so does other content, 409."""
+    other = Gateway(broker.bootstrap, tmp_path).start()
+    try:
+        event = hours_reported(97_000)
+        with httpx.Client(timeout=30) as client:
+            first = post(client, gateway.port, event)
+            assert first.status_code == 202
+            time.sleep(1)  # the other worker reads the topic continuously (~4 ms here)
+            again = post(client, other.port, event)
+            assert (again.status_code, again.json()) == (200, first.json())
+            changed = {"type": event["type"], "data": {**event["data"], "hours": 12}}
+            assert post(client, other.port, changed).status_code == 409
+    finally:
+        other.stop()
+
+
 def test_bodies_over_the_limits_are_413_and_an_unknown_partner_401(gateway) -> None:
     with httpx.Client(timeout=10) as client:
         huge = benefits_granted(1, padding="x" * 70_000)
