@@ -35,7 +35,7 @@ from services.gateway.authentication import ReplayGuard, Unauthorized, verify
 from services.gateway.contract import ACCEPTED, Checked, FieldError, Forbidden, Invalid, check_event
 from services.gateway.follower import Follower
 from services.gateway.ratelimit import TokenBucket
-from services.gateway.written import Written, WrittenEvents, digest
+from services.gateway.written import Seen, Written, WrittenEvents, classify, digest
 from services.runtime import metrics as common_metrics
 from services.runtime.codec import AvroCodec, UnencodableRecord
 from services.runtime.identifiers import mask_pesel
@@ -151,10 +151,11 @@ class GatewayService:
 
     async def _write_once(self, ops_code: str, checked: Checked, value: bytes) -> Answer:
         event_id = checked.event_id
-        found = self.written.get(event_id)
-        if found is not None:
-            if found.ops_code == ops_code and found.digest == digest(value):
-                return 200, found.coordinates(event_id)
+        found = self.written.get(event_id, time.time())
+        seen = classify(found, ops_code, digest(value))
+        if found is not None and seen is Seen.REPEAT:
+            return 200, found.coordinates(event_id)
+        if seen is Seen.CONFLICT:
             return 409, _error(
                 f"event_id {event_id} was written before with other content: a new event needs"
                 " a new event_id; a repeat must be byte for byte the same event",

@@ -14,6 +14,25 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
+from enum import StrEnum
+
+
+class Seen(StrEnum):
+    """What a posted event is, given what is written: to write, a repeat, or a conflict."""
+
+    NEW = "new"
+    REPEAT = "repeat"
+    """the same event_id, OPS and content: answered 200 with the first coordinates"""
+    CONFLICT = "conflict"
+    """the same event_id with another content (or from another OPS): answered 409"""
+
+
+def classify(found: Written | None, ops_code: str, value_digest: bytes) -> Seen:
+    if found is None:
+        return Seen.NEW
+    if found.ops_code == ops_code and found.digest == value_digest:
+        return Seen.REPEAT
+    return Seen.CONFLICT
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,12 +69,19 @@ class WrittenEvents:
     def __len__(self) -> int:
         return len(self._by_id)
 
-    def get(self, event_id: str) -> Written | None:
-        return self._by_id.get(event_id)
+    def get(self, event_id: str, now: float) -> Written | None:
+        """The first write of ``event_id`` within the retention, else None."""
+        found = self._by_id.get(event_id)
+        if found is not None and found.timestamp_s < now - self.retention_s:
+            return None  # forgotten: a repeat now is written again
+        return found
 
     def add(self, event_id: str, written: Written, now: float) -> None:
-        """Record an event; the first write of an id is the one that counts."""
-        self._by_id.setdefault(event_id, written)
+        """Record an event; the first write of an id within the retention is the one that
+        counts (an expired one is replaced, and moves to the end of the arrival order)."""
+        if self.get(event_id, now) is None:
+            self._by_id.pop(event_id, None)
+            self._by_id[event_id] = written
         self._prune(now)
 
     def _prune(self, now: float) -> None:
