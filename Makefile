@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(BIN)/.installed-stamp
 
-.PHONY: run test lint typecheck java-client kustomize kafka prometheus vectors bench clean
+.PHONY: run test lint typecheck java-client java-webhooks kustomize kafka prometheus vectors bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -16,8 +16,8 @@ $(STAMP): pyproject.toml
 run: $(STAMP)
 	$(BIN)/pai run --port 9092
 
-## test: install (Python deps, JDK, Maven and the Java kit's dependencies, Kustomize, Apache Kafka, Prometheus), lint, type-check, check schemas, run every test
-test: $(STAMP) java-client kustomize kafka prometheus lint typecheck
+## test: install (Python deps, JDK, Maven and the Java kit's dependencies, the Standard Webhooks Java library, Kustomize, Apache Kafka, Prometheus), lint, type-check, check schemas, run every test
+test: $(STAMP) java-client java-webhooks kustomize kafka prometheus lint typecheck
 	$(BIN)/pai schemas check
 	$(BIN)/pytest
 
@@ -31,6 +31,10 @@ typecheck: $(STAMP)
 ## java-client: a JDK and Maven, and what clients/java builds with (Apache Avro Java 1.12, kafka-clients) into ~/.m2
 java-client:
 	scripts/ensure-java-client.sh
+
+## java-webhooks: the Standard Webhooks Java library under .tools/ (Maven Central), for the gateway's Java example
+java-webhooks: java-client
+	scripts/ensure-java-webhooks.sh
 
 ## kafka: the Apache Kafka broker the manifests deploy, under .tools/ (Maven Central), for the tests
 kafka:

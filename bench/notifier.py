@@ -38,7 +38,7 @@ from aiokafka import AIOKafkaProducer
 from httpx_aiohttp import AiohttpTransport
 
 from services.local.embedded_broker import EmbeddedBroker, free_port
-from services.notifier import signing
+from services.runtime import signing
 from services.runtime.codec import AvroCodec
 from services.runtime.kafka_admin import create_topics
 from services.runtime.processes import terminate

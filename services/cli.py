@@ -20,8 +20,8 @@ from aiokafka import AIOKafkaProducer
 from services import runner
 from services.demo import receiver
 from services.local.embedded_broker import BrokerError, EmbeddedBroker
-from services.notifier import partners, replay
-from services.runtime import event_files
+from services.notifier import replay
+from services.runtime import event_files, partners
 from services.runtime.contract_checks import check_store
 from services.runtime.deadletter import read_error_headers
 from services.runtime.kafka_admin import create_topics, partition_counts

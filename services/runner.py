@@ -1,8 +1,9 @@
 """``pai run``: the whole pipeline in one command, with the demo or for real use.
 
-With the demo (the default): the embedded broker, the topics, the three services
+With the demo (the default): the embedded broker, the topics, the four services
 as separate processes, a demo OPS receiver that verifies every signature, then
-the story of ``services.demo.scenario`` with its progress and a summary per OPS;
+the story of ``services.demo.scenario`` with its progress and a summary per OPS
+(the OPS post their events to the gateway, signed; the PUP records go to Kafka);
 the pipeline keeps running afterwards until Ctrl-C (or stops at once with
 ``--exit-after-demo``). With ``--no-demo``: the broker (or ``--bootstrap`` for a
 real cluster), the topics and the services with the ``PAI_`` settings of the
@@ -25,6 +26,7 @@ from pathlib import Path
 import yaml
 
 from services.demo.driver import DemoFailed, Driver
+from services.demo.ops_client import OpsGateway
 from services.demo.receiver import DemoReceiver
 from services.demo.scenario import OPS_OFFICES, expected_totals, phases
 from services.local.embedded_broker import free_port
@@ -77,15 +79,18 @@ def cmd_run(args: argparse.Namespace) -> int:
         partitions=args.partitions or settings.topic_partitions,
     )
     secrets: dict[str, str] = {}
+    inbound: dict[str, str] = {}
     receiver_port = 0
     if demo:
         receiver_port = free_port()
-        secrets = {
-            o.code: "whsec_" + base64.b64encode(os.urandom(32)).decode() for o in OPS_OFFICES
-        }
+        secrets, inbound = (
+            {o.code: "whsec_" + base64.b64encode(os.urandom(32)).decode() for o in OPS_OFFICES}
+            for _ in range(2)
+        )
         partners = args.workdir / "partners.yaml"
         write_private(
-            partners, yaml.safe_dump({"partners": _demo_partners(receiver_port, secrets)})
+            partners,
+            yaml.safe_dump({"partners": _demo_partners(receiver_port, secrets, inbound)}),
         )
         pipeline.env = DEMO_ENV | {"PAI_PARTNERS_FILE": str(partners)}
     elif args.bootstrap is None:
@@ -104,7 +109,9 @@ def cmd_run(args: argparse.Namespace) -> int:
                 flush=True,
             )
         if demo:
-            return asyncio.run(_demo(pipeline, receiver_port, secrets, args.exit_after_demo))
+            return asyncio.run(
+                _demo(pipeline, receiver_port, secrets, inbound, args.exit_after_demo)
+            )
         print(
             f"\nrunning; send events with `pai send FILE --bootstrap {pipeline.kafka}`."
             " Ctrl-C stops everything.",
@@ -153,13 +160,16 @@ def write_private(path: Path, text: str) -> None:
         os.close(fd)
 
 
-def _demo_partners(port: int, secrets: dict[str, str]) -> list[dict[str, object]]:
+def _demo_partners(
+    port: int, secrets: dict[str, str], inbound: dict[str, str]
+) -> list[dict[str, object]]:
     return [
         {
             "ops_code": o.code,
             "name": o.name,
             "url": f"http://127.0.0.1:{port}/ops/{o.code}",
             "secret": secrets[o.code],
+            "inbound_secret": inbound[o.code],  # what the OPS signs its posts to the gateway with
             "events": ["*"],
             "allow_http": True,  # the demo receiver is on loopback, without TLS
             "allow_private_network": True,
@@ -169,7 +179,11 @@ def _demo_partners(port: int, secrets: dict[str, str]) -> list[dict[str, object]
 
 
 async def _demo(
-    pipeline: LocalPipeline, port: int, secrets: dict[str, str], exit_after: bool
+    pipeline: LocalPipeline,
+    port: int,
+    secrets: dict[str, str],
+    inbound: dict[str, str],
+    exit_after: bool,
 ) -> int:
     receiver = await DemoReceiver(secrets).start(port)
     try:
@@ -181,7 +195,8 @@ async def _demo(
             " verified.",
             flush=True,
         )
-        driver = Driver(pipeline.kafka, receiver, story, sys.stdout)
+        gateway = OpsGateway(f"http://127.0.0.1:{pipeline.port_of('gateway')}", inbound)
+        driver = Driver(pipeline.kafka, receiver, story, sys.stdout, gateway)
         try:
             await driver.play()
         except DemoFailed as exc:

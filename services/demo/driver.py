@@ -1,12 +1,13 @@
 """Plays the demo story through a running pipeline and reports what each OPS received.
 
-For every phase: publish its records, wait until eligibility and the scheduler
-have committed everything they read (so a clock tick never overtakes the events
-before it), move the clock, then wait for the webhooks the phase declares. Each
-webhook is printed as it arrives, PESELs masked. At the end a summary per OPS:
-decisions and scheduler events that name it (read back from the topics),
-webhooks received and verified, and whether that is exactly what the story
-expects, with every event naming an OPS delivered there under its own id.
+For every phase: publish its records (the OPS's through the gateway, signed, as an OPS
+system without a Kafka producer does; the PUP's to Kafka), wait until eligibility and
+the scheduler have committed everything they read (so a clock tick never overtakes the
+events before it), move the clock, then wait for the webhooks the phase declares. Each
+webhook is printed as it arrives, PESELs masked. At the end a summary per OPS: decisions
+and scheduler events that name it (read back from the topics), webhooks received and
+verified, and whether that is exactly what the story expects, with every event naming an
+OPS delivered there under its own id.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from typing import Any, TextIO
 
 from aiokafka import AIOKafkaProducer
 
+from services.demo.ops_client import GatewayRefused, OpsGateway
 from services.demo.receiver import DemoReceiver
 from services.demo.scenario import OPS_OFFICES, PEOPLE, Phase, expected_totals
 from services.notifier.webhooks import TYPES
@@ -95,6 +97,8 @@ class Driver:
     receiver: DemoReceiver
     story: list[Phase]
     out: TextIO
+    gateway: OpsGateway | None = None
+    """Where the OPS post their events; None: every record goes to Kafka directly."""
     phase_timeout_s: float = 120.0
 
     def say(self, text: str = "") -> None:
@@ -122,6 +126,11 @@ class Driver:
             await producer.stop()
 
     async def _send(self, producer: AIOKafkaProducer, records: list[dict[str, Any]]) -> None:
+        if self.gateway is not None:
+            try:
+                records = await self.gateway.post(records)
+            except GatewayRefused as exc:
+                raise DemoFailed(str(exc)) from exc
         futures = []
         for item in records:
             topic, key, value = encode_record(item)

@@ -16,8 +16,8 @@ from typing import Any
 from aiohttp import web
 from standardwebhooks import Webhook, WebhookVerificationError
 
-from services.notifier.partners import PartnerWithKeys
 from services.runtime.identifiers import mask_pesel
+from services.runtime.partners import PartnerWithKeys
 
 Listener = Callable[[str, dict[str, Any]], None]
 

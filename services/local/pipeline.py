@@ -1,4 +1,4 @@
-"""The whole pipeline on one machine: broker, topics and the three services as processes.
+"""The whole pipeline on one machine: broker, topics and the four services as processes.
 
 What ``pai run`` starts. The embedded broker keeps everything in memory, so a
 fresh one means fresh state: the services' local tables (RocksDB) from an earlier
@@ -28,8 +28,8 @@ from services.local.embedded_broker import EmbeddedBroker, free_port
 from services.runtime.kafka_admin import create_topics
 from services.runtime.processes import terminate_all
 
-SERVICES = ("eligibility", "scheduler", "notifier")
-WEB_PORTS = {"eligibility": 6066, "scheduler": 6067, "notifier": 6068}
+SERVICES = ("eligibility", "scheduler", "notifier", "gateway")
+WEB_PORTS = {"eligibility": 6066, "scheduler": 6067, "notifier": 6068, "gateway": 6069}
 
 
 class PipelineError(RuntimeError):
@@ -149,6 +149,10 @@ class LocalPipeline:
                     f"{s.name} exited with {s.process.returncode}; the end of {s.log}:\n"
                     + s.log_tail()
                 )
+
+    def port_of(self, name: str) -> int:
+        """The web port of the service ``name`` (the gateway's is where OPS post)."""
+        return next(s.port for s in self.services if s.name == name)
 
     def stop(self, grace_s: float = 10.0) -> None:
         """SIGTERM to every service at once, SIGKILL after ``grace_s``; then the broker."""

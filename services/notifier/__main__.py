@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import asyncio
 
-from services.notifier import partners
 from services.notifier.app import SERVICE, NotifierService, serve
-from services.runtime import logs
+from services.runtime import logs, partners
 from services.runtime.settings import load_settings
 
 

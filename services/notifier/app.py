@@ -34,7 +34,6 @@ from aiokafka.structs import ConsumerRecord, OffsetAndMetadata
 from services.notifier import envelopes, metrics
 from services.notifier.delivery import PartnerChannel, Timeouts
 from services.notifier.offsets import OffsetTracker
-from services.notifier.partners import PartnerWithKeys
 from services.notifier.webhooks import NotAWebhook, Webhook, webhook_for
 from services.runtime import lost_records
 from services.runtime import metrics as common_metrics
@@ -43,6 +42,7 @@ from services.runtime.deadletter import DeadLetter, log_dead_letter
 from services.runtime.inbound import Inbound, Rejected, dead_letter, decode
 from services.runtime.kafka_admin import create_topics
 from services.runtime.logs import where
+from services.runtime.partners import PartnerWithKeys
 from services.runtime.settings import Settings, kafka_client_kwargs, producer_kwargs
 from services.runtime.topics import (
     DLQ,

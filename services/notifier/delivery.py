@@ -32,9 +32,11 @@ import httpx
 from aiohttp.http_exceptions import HttpProcessingError
 from httpx_aiohttp import AiohttpTransport
 
-from services.notifier import guard, signing, urls
-from services.notifier.partners import PartnerWithKeys
+from services.notifier import guard
 from services.notifier.webhooks import Webhook
+from services.runtime import partner_urls as urls
+from services.runtime import signing
+from services.runtime.partners import PartnerWithKeys
 
 RESPONSE_LIMIT = 4096
 STALL_S = 1.0

@@ -1,6 +1,6 @@
 """What the notifier's HTTP client may connect to: the checks at resolve and connect time.
 
-The partners file already refuses inward IP literals (:mod:`services.notifier.urls`),
+The partners file already refuses inward IP literals (:mod:`services.runtime.partner_urls`),
 but a check on the URL alone is one parse away from the connection: aiohttp calls no
 resolver for an IP literal, and a host can be spelled so that one parser sees a name
 and another an address (``127。0。0。1``). So the connector of a partner without

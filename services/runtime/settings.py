@@ -113,6 +113,20 @@ class Settings(BaseSettings):
     notifier_unhealthy_after: int = Field(
         5, ge=1, le=1000, description="Notifier: failed attempts in a row that mark a partner"
     )
+    gateway_write_timeout_s: float = Field(
+        10.0,
+        gt=0,
+        le=120,
+        description="Gateway: how long a request waits for the broker's acknowledgement"
+        " before it is answered 503 (the client retries; the event_id keeps it written once)",
+    )
+    gateway_dedup_retention_days: float = Field(
+        30.0,
+        gt=0,
+        le=3650,
+        description="Gateway: how long an event_id is remembered (at most the topics'"
+        " retention, 30 days): a repeat within it writes nothing",
+    )
     web_port: int = Field(6066, ge=1, le=65535)
     web_bind: str = "0.0.0.0"
     web_host: str = Field(

@@ -185,7 +185,9 @@ def _cycle_of(schedule: Schedule, referral_id: str) -> Cycle:
     return cycle
 
 
-def _checked_hours(hours: float, most: float) -> float:
+def checked_hours(hours: float, most: float) -> float:
+    """``hours`` if within 0-``most`` in whole hundredths, else :class:`InvalidInput`
+    (also what the gateway answers 400 for, before anything is written)."""
     if not (math.isfinite(hours) and 0 <= hours <= most):
         raise InvalidInput("hours-out-of-range", f"hours {hours} is outside 0-{most:g}")
     if abs(hours * 100 - domain.hundredths(hours)) > 1e-6:
@@ -195,14 +197,19 @@ def _checked_hours(hours: float, most: float) -> float:
     return hours
 
 
-def _record_hours(schedule: Schedule, fields: dict[str, Any]) -> None:
-    cycle = _cycle_of(schedule, fields["referral_id"])
-    week: dt.date = fields["week_start"]
+def check_week_start(week: dt.date) -> dt.date:
+    """``week`` if a Monday, else :class:`InvalidInput` (the gateway's 400 too)."""
     if week.weekday() != 0:
         raise InvalidInput(
             "week-start-not-monday", f"week_start {week} is a {week:%A}; weeks start on Monday"
         )
-    hours = _checked_hours(fields["hours"], MAX_WEEKLY_HOURS)
+    return week
+
+
+def _record_hours(schedule: Schedule, fields: dict[str, Any]) -> None:
+    cycle = _cycle_of(schedule, fields["referral_id"])
+    week = check_week_start(fields["week_start"])
+    hours = checked_hours(fields["hours"], MAX_WEEKLY_HOURS)
     if fields["ops_code"] != cycle.ops_code:
         raise InvalidInput(
             "wrong-ops",
@@ -220,7 +227,7 @@ def _record_hours(schedule: Schedule, fields: dict[str, Any]) -> None:
 def _psu_hours(schedule: Schedule, fields: dict[str, Any], config: Config) -> list[Outgoing]:
     cycle = _cycle_of(schedule, fields["referral_id"])
     day: dt.date = fields["worked_on"]
-    hours = _checked_hours(fields["hours"], MAX_DAILY_HOURS)
+    hours = checked_hours(fields["hours"], MAX_DAILY_HOURS)
     if fields["pup_code"] != cycle.pup_code:
         raise InvalidInput(
             "wrong-pup",

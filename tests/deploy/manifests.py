@@ -38,13 +38,14 @@ KUSTOMIZE_VERSION = "v4.5.4"
 KUBERNETES_VERSION = "1.33.0"
 OVERLAYS = ("dev", "prod")
 NAMESPACES = {"dev": "pai-dev", "prod": "pai"}
-SERVICES = ("eligibility", "scheduler", "notifier")
+SERVICES = ("eligibility", "scheduler", "notifier", "gateway")
 # The Faust services keep their tables in RocksDB on a volume of their own: StatefulSets.
-# The notifier keeps no state: a Deployment.
+# The notifier and the gateway keep no state: Deployments.
 WORKLOAD_KINDS = {
     "eligibility": "StatefulSet",
     "scheduler": "StatefulSet",
     "notifier": "Deployment",
+    "gateway": "Deployment",
 }
 STATEFUL_SERVICES = tuple(s for s in SERVICES if WORKLOAD_KINDS[s] == "StatefulSet")
 

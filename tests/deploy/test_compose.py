@@ -17,7 +17,7 @@ import pytest
 import yaml
 
 from services.cli import build_parser
-from services.notifier import partners
+from services.runtime import partners
 from tests.deploy.manifests import COMPOSE_FILE, DEPLOY, SERVICES, compose
 
 PARTNERS = DEPLOY / "compose" / "partners.yaml"
@@ -129,3 +129,15 @@ def test_the_partners_file_is_valid_with_the_development_secret() -> None:
     for entry in found.values():
         assert entry.partner.url == f"http://receiver:8080/ops/{entry.partner.ops_code}"
         assert entry.partner.allow_http and entry.partner.allow_private_network
+
+
+def test_the_gateway_reads_the_compose_partners_with_the_inbound_secret_only() -> None:
+    gateway = compose()["services"]["gateway"]
+    assert gateway["command"] == ["pai-gateway"]
+    assert "./deploy/compose/partners.yaml:/etc/pai/partners.yaml:ro" in gateway["volumes"]
+    environment = gateway["environment"]
+    assert "PAI_DEMO_WEBHOOK_SECRET" not in environment  # it never signs webhooks
+    data = yaml.safe_load(PARTNERS.read_text(encoding="utf-8"))
+    env = {"PAI_DEMO_INBOUND_SECRET": environment["PAI_DEMO_INBOUND_SECRET"]}
+    found = partners.parse(data, env, str(PARTNERS), purpose="inbound")
+    assert all(len(entry.inbound_keys) == 1 for entry in found.values())

@@ -63,6 +63,9 @@ EXPECTED_ACLS: dict[str, set[Acl]] = {
     | topic("pai.notifier.replay.v1", "Read", "Create", "Describe")
     | prefix("pai.notifier.retry.", "Read", "Write", "Create", "Describe")
     | group("pai-notifier"),
+    # writes the OPS topics, reads them whole with no group (de-duplication by event_id)
+    "pai-gateway": reads("pai.ops.social-assistance.v1", "pai.ops.integration-activities.v1")
+    | writes("pai.ops.social-assistance.v1", "pai.ops.integration-activities.v1"),
     # pai send (the PUP and OPS input topics), pai dlq list and replay (no consumer group).
     "pai-operator": reads("pai.dlq.v1", "pai.notifier.dlq.v1")
     | writes(

@@ -41,6 +41,9 @@ COUNTERS = {
     "pai_notifier_webhooks_retried_total",
     "pai_notifier_webhooks_dead_lettered_total",
     "pai_notifier_events_skipped_total",
+    "pai_gateway_requests_total",
+    "pai_gateway_events_total",
+    "pai_gateway_requests_rejected_total",
 }
 GAUGES = {
     "pai_consumer_lag",
@@ -50,7 +53,12 @@ GAUGES = {
     "pai_notifier_partner_healthy",
     "pai_notifier_partner_in_flight",
 }
-HISTOGRAMS = {"pai_processing_seconds", "pai_event_latency_seconds", "pai_notifier_attempt_seconds"}
+HISTOGRAMS = {
+    "pai_processing_seconds",
+    "pai_event_latency_seconds",
+    "pai_notifier_attempt_seconds",
+    "pai_gateway_write_seconds",
+}
 ALERTS = {
     "PaiConsumerLagHigh",
     "PaiDeadLettersGrowing",
@@ -59,6 +67,9 @@ ALERTS = {
     "PaiRetryBacklogGrowing",
     "PaiProfileReviewsOverdue",
     "PaiServiceNotReady",
+    "PaiGatewayServerErrors",
+    "PaiGatewayRejectionsHigh",
+    "PaiGatewayRateLimited",
 }
 RUNBOOKS = "https://github.com/pai-project/pai-services/blob/main/docs/operations.md#alert-"
 

@@ -127,9 +127,14 @@ def test_ingress_is_scrapes_and_views_between_own_workers(service: str) -> None:
         for peer in r.get("to", [])
         if "podSelector" in peer and matches(peer["podSelector"], labels)
     ]
-    # Faust forwards operator views to the owning worker; the notifier has no views.
-    assert bool(own) == bool(egress_own) == (service != "notifier")
-    assert all(p in [monitoring, *own] for p in peers)
+    # Faust forwards operator views to the owning worker; the notifier and the gateway have
+    # no views. The gateway's API comes in through the ingress controller.
+    assert bool(own) == bool(egress_own) == (service not in ("notifier", "gateway"))
+    controller = {
+        "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "ingress-nginx"}}
+    }
+    assert (controller in peers) == (service == "gateway")
+    assert all(p in [monitoring, controller, *own] for p in peers)
 
 
 def test_no_policy_selects_the_kafka_pods() -> None:

@@ -21,8 +21,8 @@ from tests.deploy.manifests import (
 IMAGE = "ghcr.io/pai-project/pai-services"
 TAGS = {"dev": "dev", "prod": "0.1.0"}
 WORKERS = {
-    "dev": {"eligibility": 1, "scheduler": 1, "notifier": 1},
-    "prod": {"eligibility": 3, "scheduler": 3, "notifier": 2},
+    "dev": {"eligibility": 1, "scheduler": 1, "notifier": 1, "gateway": 1},
+    "prod": {"eligibility": 3, "scheduler": 3, "notifier": 2, "gateway": 2},
 }
 KAFKA_NODES = {"dev": 1, "prod": 3}
 # The base's requests and limits per service, and the smaller ones dev patches in for all.
@@ -36,6 +36,10 @@ RESOURCES = {
         "limits": {"cpu": "1", "memory": "1Gi"},
     },
     "notifier": {
+        "requests": {"cpu": "250m", "memory": "256Mi"},
+        "limits": {"cpu": "1", "memory": "512Mi"},
+    },
+    "gateway": {
         "requests": {"cpu": "250m", "memory": "256Mi"},
         "limits": {"cpu": "1", "memory": "512Mi"},
     },

@@ -23,6 +23,7 @@ from tests.deploy.manifests import KUBERNETES_VERSION, OVERLAYS, Manifest, crd_f
 CORE_KINDS = {
     "ConfigMap",
     "Deployment",
+    "Ingress",
     "NetworkPolicy",
     "PodDisruptionBudget",
     "Service",

@@ -51,8 +51,9 @@ def partner_secret_variables() -> set[str]:
     names: set[str] = set()
     for path in PARTNERS_FILES:
         for partner in yaml.safe_load(path.read_text(encoding="utf-8"))["partners"]:
-            value = partner.get("secret_env") or []
-            names |= {value} if isinstance(value, str) else set(value)
+            for key in ("secret_env", "inbound_secret_env"):
+                value = partner.get(key) or []
+                names |= {value} if isinstance(value, str) else set(value)
     return names
 
 

@@ -15,8 +15,10 @@ from pathlib import Path
 
 import pytest
 
-from services.demo.scenario import PEOPLE
+from services.demo.scenario import PEOPLE, phases
+from services.gateway.contract import ACCEPTED
 from services.local.embedded_broker import free_port
+from services.runtime.logs import mask_personal
 from services.runtime.processes import terminate
 
 pytestmark = pytest.mark.e2e
@@ -58,7 +60,13 @@ def test_the_demo_runs_to_its_end_with_the_expected_webhooks_per_ops(tmp_path: P
     for person in PEOPLE:
         assert person.pesel not in out and person.pesel not in logs, person.name
     pids = [int(pid) for pid in re.findall(r"ready in +[\d.]+ s +pid (\d+)", out)]
-    assert len(pids) == 3 and all(_gone(pid) for pid in pids)
+    assert len(pids) == 4 and all(_gone(pid) for pid in pids)
+    # every OPS event of the story went through the gateway, signed, once
+    ops_events = [r for phase in phases() for r in phase.records if r["type"] in ACCEPTED]
+    written = re.findall(r"event (\S+) \((\w+)\) written for", logs)
+    # (the logs mask any run of 11 digits, a UUID's included)
+    expected = [mask_personal(r["fields"]["event_id"]) for r in ops_events]
+    assert len(expected) > 20 and sorted(e for e, _ in written) == sorted(expected)
     assert _refused(port)
 
 
@@ -80,7 +88,7 @@ def test_ctrl_c_in_the_middle_of_the_demo_stops_every_process(tmp_path: Path) ->
             assert time.monotonic() < deadline, "".join(lines)
             time.sleep(0.2)
         pids = [int(p) for p in re.findall(r"ready in +[\d.]+ s +pid (\d+)", "".join(lines))]
-        assert len(pids) == 3
+        assert len(pids) == 4
         process.send_signal(signal.SIGINT)  # what Ctrl-C in the terminal sends
         assert process.wait(30) == 0
     finally:

@@ -15,8 +15,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from services.notifier.delivery import Attempt, PartnerChannel, Timeouts
-from services.notifier.partners import Partner, PartnersError, PartnerWithKeys, parse
 from services.notifier.webhooks import Webhook
+from services.runtime.partners import Partner, PartnersError, PartnerWithKeys, parse
 from tests.support.raw_listener import GARBAGE, RawListener
 
 pytestmark = pytest.mark.integration

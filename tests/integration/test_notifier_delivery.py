@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 
 from services.notifier.delivery import Attempt, PartnerChannel, Timeouts
-from services.notifier.partners import Partner, PartnerWithKeys, parse
 from services.notifier.webhooks import Webhook
+from services.runtime.partners import Partner, PartnerWithKeys, parse
 from tests.support.raw_listener import GARBAGE, RawListener
 from tests.support.receiver import Behaviour, Receiver
 

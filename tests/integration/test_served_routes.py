@@ -1,5 +1,6 @@
 """Every route each running service serves, as its own web server lists them: only health and
-metrics are open; every other route needs the operator token, on every worker, and Faust's
+metrics are open; every other route needs the operator token, on every worker (the gateway's
+POST routes an OPS's signature instead: the operator token opens nothing there), and Faust's
 built-in views (``/table/...``, ``/router/...``, statistics, graph, index) are not served.
 
 The services run as processes on a broker of their own (so the notifier's group reads
@@ -78,6 +79,7 @@ def services(tmp_path_factory: pytest.TempPathFactory) -> Iterator[list[Running]
             ("services.eligibility.__main__", "eligibility-b"),
             ("services.scheduler.__main__", "scheduler"),
             ("services.notifier.__main__", "notifier"),
+            ("services.gateway.__main__", "gateway"),
         ):
             running.append(
                 start_service(service, broker, tmp_path, name, PAI_PARTNERS_FILE=str(partners))
@@ -136,6 +138,14 @@ def test_only_health_and_metrics_are_open_and_every_other_route_needs_the_token(
             if method == "HEAD":  # aiohttp's HEAD twin of a GET route: checked with the GET
                 assert ("GET", path) in routes
                 continue
+            if method == "POST":  # the gateway's: signed by an OPS, never the operator token
+                url = worker.url(path.replace("{ops_code}", "1465011"))
+                body = b'{"type": "BenefitsGranted", "data": {}}'
+                json_type = {"content-type": "application/json"}
+                for headers in ({}, {"Authorization": f"Bearer {TOKEN}"}):
+                    answer = httpx.post(url, content=body, headers=json_type | headers)
+                    assert answer.status_code == 401, (worker.service, path, answer.text)
+                continue
             assert method == "GET", (worker.service, method, path)
             url = worker.url(concrete(path, PERSONS[0]))
             assert httpx.get(url, timeout=10).status_code == 401, (worker.service, path)
@@ -150,6 +160,7 @@ def test_only_health_and_metrics_are_open_and_every_other_route_needs_the_token(
         "eligibility-b": {"/persons/{pesel}"},
         "scheduler": {"/persons/{pesel}/cycles"},
         "notifier": set(),
+        "gateway": {"/v1/partners/{ops_code}/events", "/v1/partners/{ops_code}/events:batch"},
     }
 
 

@@ -6,6 +6,7 @@ import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
 import services.eligibility.metrics
+import services.gateway.metrics
 import services.notifier.metrics
 import services.scheduler.metrics  # noqa: F401  (importing registers their metrics)
 from services.runtime.metrics import REGISTRY
@@ -43,7 +44,7 @@ def registry_series() -> dict[str, str]:
     """Every series name the services can export, mapped to its metric family.
 
     Counters are exported as ``<family>_total``, histograms as ``_bucket``, ``_sum``
-    and ``_count``; the three services' modules share one registry.
+    and ``_count``; the services' modules share one registry.
     """
     suffixes = {"counter": ("_total",), "histogram": ("_bucket", "_sum", "_count")}
     return {

@@ -16,9 +16,9 @@ from aiokafka.structs import ConsumerRecord
 
 from services.notifier import app as notifier_app
 from services.notifier.delivery import Attempt
-from services.notifier.partners import parse
 from services.runtime.codec import AvroCodec
 from services.runtime.deadletter import read_error_headers
+from services.runtime.partners import parse
 from services.runtime.settings import load_settings
 from tests.support import events as ev
 

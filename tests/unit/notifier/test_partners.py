@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from services.notifier import partners
-from services.notifier.partners import PartnersError
+from services.runtime import partners
+from services.runtime.partners import PartnersError
 
 SECRET = "whsec_" + base64.b64encode(b"a secret of thirty-two bytes...!").decode()
 
@@ -180,3 +180,40 @@ def test_a_yaml_syntax_error_names_line_and_column_not_the_line(tmp_path: Path) 
 )
 def test_ordinary_partner_urls_are_accepted(url: str) -> None:
     assert list(partners.parse({"partners": [entry(url=url)]}, {}, "partners.yaml")) == ["1465011"]
+
+
+INBOUND = "whsec_" + base64.b64encode(b"an inbound secret, 32 bytes....!").decode()
+
+
+def inbound(data: Any, env: dict[str, str] | None = None) -> dict[str, Any]:
+    return partners.parse(data, env or {}, "f", purpose="inbound")
+
+
+def test_inbound_secrets_by_value_env_or_list_and_never_a_webhook_secret() -> None:
+    env = {"OPS_INBOUND": INBOUND}
+    found = inbound({"partners": [entry(inbound_secret=INBOUND)]})
+    assert found["1465011"].inbound_keys == (base64.b64decode(INBOUND[6:]),)
+    found = inbound({"partners": [entry(inbound_secret_env=["OPS_INBOUND"])]}, env)
+    assert len(found["1465011"].inbound_keys) == 1
+    assert inbound({"partners": [entry()]})["1465011"].inbound_keys == ()
+    with pytest.raises(PartnersError, match=r"inbound_secret: the same secret as a webhook"):
+        inbound({"partners": [entry(inbound_secret=SECRET)]})
+    with pytest.raises(PartnersError, match=r"inbound_secret: the same secret as a webhook"):
+        same = entry(secret=None, secret_env="HOOK", inbound_secret_env="OPS_INBOUND")
+        inbound({"partners": [same]}, {"HOOK": INBOUND, "OPS_INBOUND": INBOUND})
+    with pytest.raises(PartnersError, match=r"inbound_secret_env: the environment variable"):
+        inbound({"partners": [entry(inbound_secret_env="MISSING")]})
+    with pytest.raises(PartnersError, match=r"inbound_secret #1: a webhook secret must look"):
+        inbound({"partners": [entry(inbound_secret="plain")]})
+    with pytest.raises(PartnersError, match="at most one of inbound_secret"):
+        both = entry(inbound_secret=INBOUND, inbound_secret_env="OPS_INBOUND")
+        inbound({"partners": [both]}, env)
+
+
+def test_each_service_needs_only_its_own_secrets_in_its_environment() -> None:
+    """The notifier's pod has the webhook secrets, the gateway's the inbound ones."""
+    both = entry(secret=None, secret_env="HOOK", inbound_secret_env="OPS_INBOUND")
+    notifier = partners.parse({"partners": [both]}, {"HOOK": SECRET}, "f")
+    assert notifier["1465011"].keys and notifier["1465011"].inbound_keys == ()
+    gateway = inbound({"partners": [both]}, {"OPS_INBOUND": INBOUND})
+    assert gateway["1465011"].inbound_keys and gateway["1465011"].keys == ()

@@ -9,7 +9,7 @@ import pytest
 from standardwebhooks import Webhook as Verifier
 from standardwebhooks.webhooks import WebhookVerificationError
 
-from services.notifier import signing
+from services.runtime import signing
 
 OLD = "whsec_" + base64.b64encode(b"old secret of the OPS, 32 bytes!").decode()
 NEW = "whsec_" + base64.b64encode(b"new secret of the OPS, 32 bytes!").decode()

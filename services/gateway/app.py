@@ -1,0 +1,379 @@
+"""The gateway worker: OPS systems post events over signed HTTPS; they become Kafka records.
+
+``POST /v1/partners/{ops_code}/events`` (one event) and ``.../events:batch`` (up to
+:data:`MAX_BATCH`), served by aiohttp on ``PAI_WEB_PORT`` beside ``/health/*`` and
+``/metrics``. In order, a request is refused when its body is too large (413), not
+``application/json`` (415), not signed with the partner's inbound secret or stale
+or replayed (401), over the partner's rate (429, ``Retry-After``), unreadable JSON
+(400); then each event is checked (:mod:`services.gateway.contract`: 400 with the
+fields at fault, 403 for another OPS's ``ops_code``), looked up by ``event_id``
+(:mod:`services.gateway.written`: 200 with the first write's coordinates, 409 for
+other content) and written as single-object Avro, key the PESEL, partitioned by
+murmur2 (aiokafka's default, as a Java producer), ``acks=all``. The answer (202
+with topic, partition and offset) is sent only after the broker acknowledged.
+A broker that does not acknowledge within ``PAI_GATEWAY_WRITE_TIMEOUT_S`` or
+refuses is a 503 with ``Retry-After``: nothing escapes to stop the worker.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+import time
+from collections.abc import Mapping
+from typing import Any
+
+import orjson
+from aiohttp import web
+from aiokafka import AIOKafkaProducer
+from aiokafka.errors import KafkaError
+
+from services.gateway import metrics
+from services.gateway.authentication import ReplayGuard, Unauthorized, verify
+from services.gateway.contract import ACCEPTED, Checked, FieldError, Forbidden, Invalid, check_event
+from services.gateway.follower import Follower
+from services.gateway.ratelimit import TokenBucket
+from services.gateway.written import Seen, Written, WrittenEvents, classify, digest
+from services.runtime import metrics as common_metrics
+from services.runtime.codec import AvroCodec, UnencodableRecord
+from services.runtime.identifiers import mask_pesel
+from services.runtime.logs import where
+from services.runtime.partners import PartnerWithKeys
+from services.runtime.settings import Settings, kafka_client_kwargs, producer_kwargs
+
+SERVICE = "gateway"
+MAX_EVENT_BYTES = 64 * 1024
+MAX_BATCH = 500
+MAX_BATCH_BYTES = 1024 * 1024
+RETRY_AFTER_UNAVAILABLE_S = 5
+log = logging.getLogger(__name__)
+
+Answer = tuple[int, dict[str, Any]]
+
+
+def _error(message: str, path: str = "") -> dict[str, Any]:
+    return {"errors": [{"path": path, "message": message}]}
+
+
+class GatewayService:
+    def __init__(self, settings: Settings, partners: Mapping[str, PartnerWithKeys]) -> None:
+        self.settings = settings
+        self.partners = dict(partners)
+        self.codecs = {
+            spec.name: AvroCodec(spec.schema)
+            for spec in ACCEPTED.values()
+            if spec.schema is not None
+        }
+        self.written = WrittenEvents(settings.gateway_dedup_retention_days * 86400)
+        client = kafka_client_kwargs(settings)
+        self.follower = Follower(client, self.codecs, self.written, settings.embedded_broker)
+        self.producer: AIOKafkaProducer | None = None
+        self.replays = ReplayGuard()
+        self.buckets = {
+            ops: TokenBucket(p.partner.inbound_rate_per_s, p.partner.inbound_burst)
+            for ops, p in self.partners.items()
+        }
+        self._locks: dict[str, asyncio.Lock] = {}
+        self._stopping = asyncio.Event()
+        self._following: asyncio.Task[None] | None = None
+        self.last_write_error: str | None = None
+
+    @property
+    def is_ready(self) -> bool:
+        return self.producer is not None and self.follower.caught_up
+
+    # -- running -----------------------------------------------------------------------------
+    async def run(self) -> None:
+        """Until :meth:`stop`: the producer, and the follower of the written events."""
+        client = kafka_client_kwargs(self.settings)
+        producer = AIOKafkaProducer(**client, **producer_kwargs(self.settings), linger_ms=2)
+        while not self._stopping.is_set():  # a broker not there yet: try again, stay up
+            try:
+                await producer.start()
+                break
+            except KafkaError as exc:
+                log.warning("cannot reach Kafka yet (%s); trying again in 2 s", exc)
+                await asyncio.sleep(2)
+        self.producer = producer
+        self._following = asyncio.create_task(self._follow())
+        await self._stopping.wait()
+
+    async def close(self) -> None:
+        """After the web server has answered every request in flight: the follower and the
+        producer (whose writes those requests waited for)."""
+        if self._following is not None:
+            self._following.cancel()
+            with contextlib.suppress(BaseException):
+                await self._following
+        if self.producer is not None:
+            await self.producer.stop()
+
+    async def _follow(self) -> None:
+        while True:
+            try:
+                await self.follower.run()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("reading the written events stopped; starting again in 2 s")
+                self.follower.caught_up = False
+                await asyncio.sleep(2)
+
+    def stop(self) -> None:
+        self._stopping.set()
+
+    # -- one event ---------------------------------------------------------------------------
+    async def _write(self, ops_code: str, item: Any) -> Answer:
+        """Check, de-duplicate and write one event; the status and body of its answer."""
+        try:
+            checked = check_event(item, ops_code)
+        except Invalid as exc:
+            return 400, {"errors": [e.as_json() for e in exc.errors]}
+        except Forbidden as exc:
+            return 403, _error(str(exc), "data.ops_code")
+        codec = self.codecs[checked.topic.name]
+        try:
+            value = codec.encode(checked.type, checked.fields)
+        except UnencodableRecord as exc:
+            return 400, _error(str(exc), "data")
+        if len(value) > MAX_EVENT_BYTES:
+            return 413, _error(f"the record has {len(value):,} bytes; at most {MAX_EVENT_BYTES:,}")
+        event_id = checked.event_id
+        lock = self._locks.setdefault(event_id, asyncio.Lock())
+        try:
+            async with lock:
+                return await self._write_once(ops_code, checked, value)
+        finally:
+            if not lock.locked() and self._locks.get(event_id) is lock:
+                del self._locks[event_id]
+
+    async def _write_once(self, ops_code: str, checked: Checked, value: bytes) -> Answer:
+        event_id = checked.event_id
+        found = self.written.get(event_id, time.time())
+        seen = classify(found, ops_code, digest(value))
+        if found is not None and seen is Seen.REPEAT:
+            return 200, found.coordinates(event_id)
+        if seen is Seen.CONFLICT:
+            return 409, _error(
+                f"event_id {event_id} was written before with other content: a new event needs"
+                " a new event_id; a repeat must be byte for byte the same event",
+                "data.event_id",
+            )
+        assert self.producer is not None
+        started = time.perf_counter()
+        try:
+            sent = await self.producer.send(
+                checked.topic.name, value=value, key=checked.person_id.encode()
+            )
+            meta = await asyncio.wait_for(sent, self.settings.gateway_write_timeout_s)
+        except (KafkaError, TimeoutError, OSError) as exc:
+            reason = f"{type(exc).__name__}: {exc}"
+            self.last_write_error = reason
+            log.error(
+                "write of event %s for %s not acknowledged: %s",
+                event_id,
+                mask_pesel(checked.person_id),
+                reason,
+                extra=where(checked.topic.name, event_id=event_id, ops_code=ops_code),
+            )
+            return 503, _error(
+                "the event was not acknowledged by Kafka in time; send it again (same event_id)"
+            )
+        self.last_write_error = None
+        metrics.WRITE_SECONDS.observe(time.perf_counter() - started)
+        written = Written(
+            ops_code, digest(value), meta.topic, meta.partition, meta.offset, time.time()
+        )
+        self.written.add(event_id, written, time.time())
+        log.info(
+            "event %s (%s) written for %s",
+            event_id,
+            checked.type,
+            mask_pesel(checked.person_id),
+            extra=where(meta.topic, meta.partition, meta.offset, event_id, ops_code=ops_code),
+        )
+        return 202, written.coordinates(event_id)
+
+    # -- a request ---------------------------------------------------------------------------
+    async def _admit(self, request: web.Request, limit: int) -> tuple[str, Any] | web.Response:
+        """The partner and parsed body of a request, or the response refusing it."""
+        ops_code = request.match_info["ops_code"]
+        partner = self.partners.get(ops_code)
+        label = ops_code if partner is not None else "unknown"
+
+        def refuse(status: int, reason: str, message: str, **headers: str) -> web.Response:
+            metrics.REJECTED.labels(label, reason).inc()
+            return web.json_response(_error(message), status=status, headers=headers or None)
+
+        if request.content_length is not None and request.content_length > limit:
+            return refuse(413, "too-large", f"the body is over {limit:,} bytes")
+        try:
+            body = await _read_at_most(request, limit + 1)
+        except (TimeoutError, OSError, ValueError, web.HTTPException) as exc:
+            return refuse(400, "unreadable-body", f"the body could not be read: {exc}")
+        if len(body) > limit:
+            return refuse(413, "too-large", f"the body is over {limit:,} bytes")
+        if request.content_type != "application/json":
+            return refuse(415, "not-json", "send Content-Type: application/json")
+        if partner is None:
+            return refuse(
+                401, "unknown-partner", f"no partner {ops_code[:16]} in the partners file"
+            )
+        headers = {k.lower(): v for k, v in request.headers.items()}
+        now = time.time()
+        try:
+            webhook_id = verify(headers, body, partner.inbound_keys, now)
+            self.replays.check_and_remember(ops_code, webhook_id, now)
+        except Unauthorized as exc:
+            return refuse(401, exc.reason, str(exc))
+        wait = self.buckets[ops_code].take(time.monotonic())
+        if wait:
+            self.replays.forget(ops_code, webhook_id)
+            return refuse(
+                429,
+                "rate-limited",
+                f"over {partner.partner.inbound_rate_per_s:g} requests a second: wait {wait} s",
+                **{"Retry-After": str(wait)},
+            )
+        if not self.is_ready:
+            self.replays.forget(ops_code, webhook_id)
+            return refuse(
+                503,
+                "not-ready",
+                "the gateway is starting: try again",
+                **{"Retry-After": str(RETRY_AFTER_UNAVAILABLE_S)},
+            )
+        try:
+            parsed = orjson.loads(body)
+        except orjson.JSONDecodeError as exc:
+            return refuse(400, "bad-json", f"the body is not JSON: {exc}")
+        request["webhook_id"] = webhook_id
+        return ops_code, parsed
+
+    def _forget_on_503(self, request: web.Request, ops_code: str, status: int) -> None:
+        if status == 503 and "webhook_id" in request:
+            self.replays.forget(ops_code, request["webhook_id"])
+
+    async def post_event(self, request: web.Request) -> web.Response:
+        admitted = await self._admit(request, MAX_EVENT_BYTES)
+        if isinstance(admitted, web.Response):
+            return admitted
+        ops_code, item = admitted
+        status, body = await self._write(ops_code, item)
+        metrics.EVENTS.labels(ops_code, _OUTCOMES[status]).inc()
+        self._forget_on_503(request, ops_code, status)
+        headers = {"Retry-After": str(RETRY_AFTER_UNAVAILABLE_S)} if status == 503 else None
+        return web.json_response(body, status=status, headers=headers)
+
+    async def post_batch(self, request: web.Request) -> web.Response:
+        admitted = await self._admit(request, MAX_BATCH_BYTES)
+        if isinstance(admitted, web.Response):
+            return admitted
+        ops_code, parsed = admitted
+        items = parsed.get("events") if isinstance(parsed, dict) else None
+        if not isinstance(items, list) or set(parsed) != {"events"}:
+            return web.json_response(_error('expected {"events": [...]}', "events"), status=400)
+        if not 1 <= len(items) <= MAX_BATCH:
+            return web.json_response(
+                _error(f"{len(items)} events; a batch holds 1 to {MAX_BATCH}", "events"),
+                status=400,
+            )
+        answers = await asyncio.gather(*(self._write(ops_code, item) for item in items))
+        results = []
+        for n, (status, body) in enumerate(answers):
+            metrics.EVENTS.labels(ops_code, _OUTCOMES[status]).inc()
+            if "errors" in body:
+                body = {
+                    "errors": [
+                        FieldError(f"events[{n}].{e['path']}".rstrip("."), e["message"]).as_json()
+                        for e in body["errors"]
+                    ]
+                }
+            results.append({"index": n, "status": status, **body})
+        if any(status == 503 for status, _ in answers):
+            self._forget_on_503(request, ops_code, 503)
+        return web.json_response({"results": results}, status=200)
+
+    # -- web ---------------------------------------------------------------------------------
+    def web_app(self) -> web.Application:
+        async def live(request: web.Request) -> web.Response:
+            return web.json_response({"status": "live"})
+
+        async def ready(request: web.Request) -> web.Response:
+            body = {
+                "status": "ready" if self.is_ready else "starting",
+                "events_known": len(self.written),
+                **({"last_write_error": self.last_write_error} if self.last_write_error else {}),
+            }
+            return web.json_response(body, status=200 if self.is_ready else 503)
+
+        async def prometheus(request: web.Request) -> web.Response:
+            common_metrics.READY.labels(SERVICE).set(1 if self.is_ready else 0)
+            return web.Response(
+                body=common_metrics.exposition(),
+                headers={"Content-Type": common_metrics.CONTENT_TYPE},
+            )
+
+        @web.middleware
+        async def count(request: web.Request, handler: Any) -> web.StreamResponse:
+            route = "batch" if request.path.endswith(":batch") else "event"
+            try:
+                response: web.StreamResponse = await handler(request)
+            except web.HTTPException as exc:
+                response = web.json_response(_error(exc.reason), status=exc.status)
+            if request.path.startswith("/v1/"):
+                ops = request.match_info.get("ops_code", "")
+                label = ops if ops in self.partners else "unknown"
+                metrics.REQUESTS.labels(label, route, str(response.status)).inc()
+            return response
+
+        app = web.Application(middlewares=[count], client_max_size=MAX_BATCH_BYTES + 1)
+        app.router.add_get("/health/live", live)
+        app.router.add_get("/health/ready", ready)
+        app.router.add_get("/metrics", prometheus)
+        app.router.add_post("/v1/partners/{ops_code}/events", self.post_event)
+        app.router.add_post("/v1/partners/{ops_code}/events:batch", self.post_batch)
+        return app
+
+
+async def _read_at_most(request: web.Request, most: int) -> bytes:
+    """The body, or its first ``most`` bytes if longer (one ``read`` may return less than
+    asked: chunks arrive as the client sends them)."""
+    chunks: list[bytes] = []
+    size = 0
+    while size < most:
+        chunk = await request.content.read(most - size)
+        if not chunk:
+            break
+        chunks.append(chunk)
+        size += len(chunk)
+    return b"".join(chunks)
+
+
+_OUTCOMES = {
+    200: "duplicate",
+    202: "accepted",
+    400: "invalid",
+    403: "forbidden",
+    409: "conflict",
+    413: "invalid",
+    503: "unavailable",
+}
+
+
+async def serve(service: GatewayService) -> None:
+    """Run the service with its web app until SIGTERM or SIGINT."""
+    runner = web.AppRunner(service.web_app(), access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, service.settings.web_bind, service.settings.web_port)
+    await site.start()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, service.stop)
+    try:
+        await service.run()
+    finally:
+        await runner.cleanup()  # no new requests; those in flight are answered first
+        await service.close()

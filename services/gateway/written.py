@@ -1,0 +1,94 @@
+"""Which events are already on the topics: the gateway's de-duplication by ``event_id``.
+
+Pure. The state lives in Kafka, in the topics the gateway writes: every worker
+reads ``pai.ops.social-assistance.v1`` and ``pai.ops.integration-activities.v1``
+from the beginning (:mod:`services.gateway.follower`) and records each event's
+id, OPS, a digest of its Avro value and its coordinates here. So the
+de-duplication survives restarts, is shared by every gateway worker (each sees
+the others' writes, and native producers' too), and is bounded by the topics'
+retention and ``PAI_GATEWAY_DEDUP_RETENTION_DAYS``. The same content is the same
+Avro bytes: the encoding is deterministic for a schema version.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class Seen(StrEnum):
+    """What a posted event is, given what is written: to write, a repeat, or a conflict."""
+
+    NEW = "new"
+    REPEAT = "repeat"
+    """the same event_id, OPS and content: answered 200 with the first coordinates"""
+    CONFLICT = "conflict"
+    """the same event_id with another content (or from another OPS): answered 409"""
+
+
+def classify(found: Written | None, ops_code: str, value_digest: bytes) -> Seen:
+    if found is None:
+        return Seen.NEW
+    if found.ops_code == ops_code and found.digest == value_digest:
+        return Seen.REPEAT
+    return Seen.CONFLICT
+
+
+@dataclass(frozen=True, slots=True)
+class Written:
+    """Where an event was written, and what it was."""
+
+    ops_code: str
+    digest: bytes
+    topic: str
+    partition: int
+    offset: int
+    timestamp_s: float
+
+    def coordinates(self, event_id: str) -> dict[str, str | int]:
+        return {
+            "event_id": event_id,
+            "topic": self.topic,
+            "partition": self.partition,
+            "offset": self.offset,
+        }
+
+
+def digest(value: bytes) -> bytes:
+    return hashlib.sha256(value).digest()
+
+
+class WrittenEvents:
+    """``event_id`` → :class:`Written`, for events no older than ``retention_s``."""
+
+    def __init__(self, retention_s: float) -> None:
+        self.retention_s = retention_s
+        self._by_id: dict[str, Written] = {}
+
+    def __len__(self) -> int:
+        return len(self._by_id)
+
+    def get(self, event_id: str, now: float) -> Written | None:
+        """The first write of ``event_id`` within the retention, else None."""
+        found = self._by_id.get(event_id)
+        if found is not None and found.timestamp_s < now - self.retention_s:
+            return None  # forgotten: a repeat now is written again
+        return found
+
+    def add(self, event_id: str, written: Written, now: float) -> None:
+        """Record an event; the first write of an id within the retention is the one that
+        counts (an expired one is replaced, and moves to the end of the arrival order)."""
+        if self.get(event_id, now) is None:
+            self._by_id.pop(event_id, None)
+            self._by_id[event_id] = written
+        self._prune(now)
+
+    def _prune(self, now: float) -> None:
+        """Forget the oldest entries beyond the retention (ids are kept in arrival order)."""
+        oldest = now - self.retention_s
+        while self._by_id:
+            event_id, first = next(iter(self._by_id.items()))
+            if first.timestamp_s >= oldest:
+                return
+            del self._by_id[event_id]

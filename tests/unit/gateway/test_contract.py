@@ -1,0 +1,149 @@
+"""What the gateway accepts and refuses: the same as the services would read or dead-letter."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from services.eligibility.rules import InvalidEvent, check_dates
+from services.gateway.contract import ACCEPTED, Forbidden, Invalid, check_event
+from services.runtime.codec import AvroCodec
+from services.runtime.identifiers import is_valid_pesel
+from services.scheduler.handling import MAX_WEEKLY_HOURS, InvalidInput, checked_hours
+from tests.support.gateway import OPS, OTHER_OPS, benefits_granted, hours_reported
+
+CODECS = {spec.name: AvroCodec(spec.schema) for spec in ACCEPTED.values() if spec.schema}
+
+
+def paths(body: Any, ops: str = OPS) -> list[str]:
+    with pytest.raises(Invalid) as refused:
+        check_event(body, ops)
+    return [e.path for e in refused.value.errors]
+
+
+def test_a_valid_event_becomes_the_record_a_native_producer_would_write() -> None:
+    event = hours_reported(1)
+    checked = check_event(event, OPS)
+    assert checked.topic.name == "pai.ops.integration-activities.v1"
+    decoded = CODECS[checked.topic.name].decode(
+        CODECS[checked.topic.name].encode(checked.type, checked.fields)
+    )
+    assert decoded.type == "IntegrationHoursReported"
+    assert decoded.fields["week_start"] == dt.date(2026, 3, 2)
+    assert decoded.fields["occurred_at"] == dt.datetime(2026, 3, 9, 7, 30, tzinfo=dt.UTC)
+    assert decoded.fields["hours"] == 10.5
+
+
+def test_every_problem_is_named_by_its_path_at_once() -> None:
+    body = hours_reported(
+        1,
+        person_id="12345678901",
+        week_start="2026-03-03",
+        hours=168.001,
+        activity="DANCING",
+        occurred_at="2026-03-09T08:30:00",
+        unknown_field=1,
+    )
+    del body["data"]["referral_id"]
+    found = paths(body)
+    assert "data.unknown_field" in found
+    assert "data.referral_id" in found
+    assert "data.activity" in found
+    assert "data.occurred_at" in found
+    # the domain checks wait for a readable record
+    body = hours_reported(1, person_id="12345678901", week_start="2026-03-03", hours=168.001)
+    assert paths(body) == ["data.person_id", "data.week_start", "data.hours"]
+
+
+@pytest.mark.parametrize(
+    ("data", "path"),
+    [
+        ({"event_id": "not-a-uuid"}, "data.event_id"),
+        ({"event_id": "8E27EC7B-C93E-47F3-B0A4-90FB1C75A1EC"}, None),
+        ({"granted_on": "2026-02-30"}, "data.granted_on"),
+        ({"granted_on": "20260301"}, "data.granted_on"),
+        ({"granted_on": 20260301}, "data.granted_on"),
+        ({"valid_until": "2026-02-01"}, "data.valid_until"),
+        ({"occurred_at": "2026-03-02"}, "data.occurred_at"),
+        ({"occurred_at": "2026-03-02T10:00:00+01:00"}, None),
+        ({"ops_code": "146501"}, "data.ops_code"),
+        ({"person_id": 44051401359}, "data.person_id"),
+        ({"person_id": "x" * 10_000}, "data.person_id"),
+    ],
+)
+def test_fields_of_benefits(data: dict[str, Any], path: str | None) -> None:
+    body = benefits_granted(2, **data)
+    if path is None:
+        check_event(body, OPS)
+    else:
+        assert path in paths(body)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [None, [], "x", {"type": "BenefitsGranted"}, {"type": "PsuHoursReported", "data": {}}, {}],
+)
+def test_not_an_event(body: Any) -> None:
+    with pytest.raises(Invalid):
+        check_event(body, OPS)
+
+
+def test_another_ops_code_is_forbidden_not_invalid() -> None:
+    with pytest.raises(Forbidden):
+        check_event(benefits_granted(3, ops=OTHER_OPS), OPS)
+
+
+@given(hours=st.floats(allow_nan=True, allow_infinity=True, width=64))
+def test_hours_are_refused_exactly_when_the_scheduler_would_dead_letter_them(hours: float) -> None:
+    try:
+        checked_hours(hours, MAX_WEEKLY_HOURS)
+        scheduler_refuses = False
+    except InvalidInput:
+        scheduler_refuses = True
+    body = hours_reported(1, hours=hours)
+    try:
+        check_event(body, OPS)
+        refused = False
+    except Invalid:
+        refused = True
+    assert refused == scheduler_refuses
+
+
+@given(
+    granted=st.dates(dt.date(1990, 1, 1), dt.date(2100, 1, 1)),
+    until=st.none() | st.dates(dt.date(1990, 1, 1), dt.date(2100, 1, 1)),
+    n=st.integers(0, 10_000),
+)
+def test_dates_and_pesel_are_refused_exactly_when_eligibility_would(
+    granted: dt.date, until: dt.date | None, n: int
+) -> None:
+    body = benefits_granted(
+        n, granted_on=granted.isoformat(), valid_until=until and until.isoformat()
+    )
+    try:
+        check_dates("BenefitsGranted", {"granted_on": granted, "valid_until": until})
+        eligibility_refuses = False
+    except InvalidEvent:
+        eligibility_refuses = True
+    assert is_valid_pesel(body["data"]["person_id"])
+    try:
+        check_event(body, OPS)
+        refused = False
+    except Invalid:
+        refused = True
+    assert refused == eligibility_refuses
+
+
+@given(person=st.text(alphabet="0123456789", min_size=11, max_size=11))
+def test_a_pesel_is_refused_exactly_when_its_checksum_fails(person: str) -> None:
+    body = benefits_granted(1, person_id=person)
+    try:
+        check_event(body, OPS)
+        accepted = True
+    except Invalid:
+        accepted = False
+    assert accepted == is_valid_pesel(person)
