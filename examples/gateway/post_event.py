@@ -21,7 +21,7 @@ with open(sys.argv[1], "rb") as f:
     body = f.read()  # the exact bytes that are signed and sent
 
 webhook_id = f"msg_{uuid.uuid4().hex}"  # new for every attempt, retries included
-now = dt.datetime.now(dt.timezone.utc)
+now = dt.datetime.now(dt.UTC)
 response = httpx.post(
     f"{gateway}/v1/partners/{ops_code}/events",
     content=body,
