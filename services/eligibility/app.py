@@ -31,6 +31,7 @@ import orjson
 
 from services.eligibility import rules
 from services.eligibility.metrics import DECISIONS, outcome_label
+from services.personal_data import legal_basis
 from services.runtime import metrics
 from services.runtime.clock import TopicClock, clock_for, warsaw_date
 from services.runtime.clock_reader import follow_clock
@@ -161,6 +162,13 @@ class EligibilityService:
                 "changes_on": judged.changes_on,
                 "cause_event_id": cause_event_id,
                 "cause": cause,
+                "legal_basis": legal_basis.for_decision(
+                    outcome.ruleset,
+                    outcome.eligible,
+                    outcome.priority,
+                    [r.value for r in outcome.reasons],
+                ),
+                "legal_basis_version": legal_basis.current().version,
             },
         )
         return Decision(value, outcome.eligible)

@@ -197,7 +197,7 @@ class SchedulerService:
     async def _send_event(
         self, key: bytes, person_id: str, event: Outgoing, now: dt.datetime
     ) -> Awaitable[Any]:
-        value = outbound.encode(person_id, event, now)
+        value = outbound.encode(person_id, event, now, self.settings.ruleset)
         if log.isEnabledFor(logging.DEBUG):  # no record built per event otherwise
             log.debug(
                 "%s %s for %s",
