@@ -335,4 +335,24 @@ class EligibilityService:
             state = orjson.loads(raw)
             return {"person_id": pesel, "state": state, "last_decision": state.get("last_outcome")}
 
-        register_person_view(self.app, self.settings, self.persons, "/persons/{pesel}", render)
+        register_person_view(
+            self.app,
+            self.settings,
+            self.persons,
+            "/persons/{pesel}",
+            render,
+            SERVICE,
+            erase=self.erase,
+        )
+
+    async def erase(self, pesel: str) -> dict[str, Any]:
+        """Remove the person from the table (its changelog gets a tombstone) and the due
+        index, between batches; flushed before it answers (``pai forget``)."""
+        key = pesel.encode()
+        async with self._lock:
+            present = self.persons.get(key) is not None
+            if present:
+                del self.persons[key]
+            self.due.schedule(key, None)
+            await self.app.producer.flush()
+        return {"service": SERVICE, "table": self.persons.name, "removed": int(present)}

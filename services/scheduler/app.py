@@ -322,4 +322,18 @@ class SchedulerService:
             self.schedules,
             "/persons/{pesel}/cycles",
             lambda pesel, raw: self.view_of(stored.unpack(raw)),
+            SERVICE,
+            erase=self.erase,
         )
+
+    async def erase(self, pesel: str) -> dict[str, Any]:
+        """Remove the person from the table (its changelog gets a tombstone) and the
+        deadline index, between batches; flushed before it answers (``pai forget``)."""
+        key = pesel.encode()
+        async with self._lock:
+            present = self.schedules.get(key) is not None
+            if present:
+                del self.schedules[key]
+            self.timers.settle(key, None)
+            await self.app.producer.flush()
+        return {"service": SERVICE, "table": self.schedules.name, "removed": int(present)}

@@ -38,7 +38,7 @@ STRIMZI_SECRETS = {
     "pai-cluster-ca-cert",
 }
 SECRET_NAME = re.compile(r"PASSWORD|TOKEN|SECRET")
-OPERATOR_SECRETS = {"pai-partner-secrets", "pai-admin-token"}
+OPERATOR_SECRETS = {"pai-partner-secrets", "pai-admin-token", "pai-operator-tokens"}
 PROBES = {
     "livenessProbe": "/health/live",
     "readinessProbe": "/health/ready",
