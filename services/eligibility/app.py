@@ -31,7 +31,8 @@ import orjson
 
 from services.eligibility import rules
 from services.eligibility.metrics import DECISIONS, outcome_label
-from services.personal_data import legal_basis
+from services.personal_data import legal_basis, retention
+from services.personal_data.retention_sweep import RETENTION_CHECK_S, RetentionSweep
 from services.runtime import metrics
 from services.runtime.clock import TopicClock, clock_for, warsaw_date
 from services.runtime.clock_reader import follow_clock
@@ -98,6 +99,18 @@ class EligibilityService:
                 lambda: None if clock.caught_up.is_set() else "the ticks of pai.clock.v1"
             )
         self._register_views()
+        self.retention = RetentionSweep(
+            self.persons,
+            self._lock,
+            self._owned_partitions,
+            settings.topic_partitions,
+            lambda raw: retention.eligibility_last_event(
+                rules.PersonState.model_validate_json(raw)
+            ),
+            settings.person_retention_years,
+            lambda key: self.due.schedule(key, None),
+        )
+        self.app.timer(RETENTION_CHECK_S, name="eligibility-retention")(self._retention)
         register_metrics_view(self.app, SERVICE, (PROFILES.name, SOCIAL_ASSISTANCE.name))
 
     # -- time --------------------------------------------------------------------------------
@@ -328,6 +341,12 @@ class EligibilityService:
             for key, state in changed.items():
                 self.store(key, state)
                 self._schedule(key, state, day)
+
+    # -- retention ---------------------------------------------------------------------------
+    async def _retention(self) -> None:
+        now = self.clock.now()
+        if now is not None and not self.app.rebalancing:
+            await self.retention.sweep(warsaw_date(now))
 
     # -- operator view -----------------------------------------------------------------------
     def _register_views(self) -> None:

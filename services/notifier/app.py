@@ -402,9 +402,7 @@ class NotifierService:
         async def once() -> None:
             assert self.producer is not None
             placed = {} if partition is None else {"partition": partition}
-            await (
-                await self.producer.send(topic, value=value, key=key, headers=headers, **placed)
-            )
+            await (await self.producer.send(topic, value=value, key=key, headers=headers, **placed))
 
         await self.writes.until_written(once)
 

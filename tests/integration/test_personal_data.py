@@ -82,6 +82,7 @@ class Pipeline:
             "PAI_AUDIT_HASH_SECRET": HASH_SECRET,
             "PAI_PARTNERS_FILE": str(partners),
             "PAI_NOTIFIER_RETRY_SCHEDULE": "0.5,0.5",
+            "PAI_PERSON_RETENTION_YEARS": "90",
         }
         self.workers: dict[str, tuple[subprocess.Popen[bytes], int]] = {}
 
@@ -162,7 +163,7 @@ async def roll_every_partition(bootstrap: str, topics: list[str]) -> None:
 
 
 def test_a_persons_decisions_disclosures_reads_and_erasure(
-    pipeline: Pipeline, receiver: Receiver
+    pipeline: Pipeline, receiver: Receiver, era: int
 ) -> None:
     person, other = ev.pesel_from(990_310), ev.pesel_from(990_311)
     receiver.behaviours["ops"] = Behaviour(fail_first=0)
@@ -331,3 +332,21 @@ def test_a_persons_decisions_disclosures_reads_and_erasure(
     assert gone()
     kept = httpx.get(pipeline.url("eligibility", f"/persons/{other}"), headers=bearer(ANNA))
     assert kept.status_code == 200, "erasing one person left the others"
+
+    # retention: with the clock in this test's era, the other person's last event (DAY) is
+    # more than era - 2027 years old, and a worker so configured removes them
+    pipeline.env["PAI_PERSON_RETENTION_YEARS"] = str(era - 2027)
+    pipeline.stop("eligibility")
+    pipeline.start("eligibility", generation=2)
+    new_year = dt.datetime(era, 1, 1, 12, tzinfo=dt.UTC)
+    asyncio.run(produce(pipeline.bootstrap, "pai.clock.v1", [(b"", ev.tick(new_year))]))
+    wait_for(
+        lambda: (
+            httpx.get(
+                pipeline.url("eligibility", f"/persons/{other}"), headers=bearer(ANNA)
+            ).status_code
+            == 404
+        ),
+        30,
+        "the retention sweep",
+    )

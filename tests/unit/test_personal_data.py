@@ -123,3 +123,34 @@ def test_an_erasure_keeps_no_pesel_even_in_its_reason() -> None:
     assert "\x1b" not in fields["reason"]
     assert fields["person_hash"] == access_log.person_hash("s" * 32, PESEL)
     assert access_log.person_hash("t" * 32, PESEL) != fields["person_hash"]
+
+
+def test_retention_counts_years_from_the_last_event_and_keeps_what_has_no_date() -> None:
+    from services.eligibility.rules import Contract, PersonState
+    from services.personal_data.retention import (
+        cutoff,
+        eligibility_last_event,
+        expired,
+        schedule_last_event,
+    )
+    from services.scheduler.domain import Schedule
+
+    assert cutoff(dt.date(2028, 2, 29), 10) == dt.date(2018, 2, 28)
+    assert expired(dt.date(2016, 3, 1), dt.date(2026, 3, 2), 10)
+    assert not expired(dt.date(2016, 3, 2), dt.date(2026, 3, 2), 10)
+    assert not expired(None, dt.date(2099, 1, 1), 1)
+    state = PersonState(
+        person_id=PESEL,
+        registration_stamp=T0,
+        last_decided_on=dt.date(2031, 5, 1),  # a decision by date is no event of the person
+        contracts={
+            "K1": Contract(
+                signed_on=dt.date(2026, 1, 1),
+                valid_until=dt.date(2026, 12, 31),
+                stamp=dt.datetime(2026, 5, 1, 10, tzinfo=dt.UTC),
+            )
+        },
+    )
+    assert eligibility_last_event(state) == dt.date(2026, 5, 1)
+    assert eligibility_last_event(PersonState(person_id=PESEL)) is None
+    assert schedule_last_event(Schedule(person_id=PESEL)) is None
