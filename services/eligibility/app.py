@@ -32,7 +32,11 @@ import orjson
 from services.eligibility import rules
 from services.eligibility.metrics import DECISIONS, outcome_label
 from services.personal_data import legal_basis, retention
-from services.personal_data.retention_sweep import RETENTION_CHECK_S, RetentionSweep
+from services.personal_data.retention_sweep import (
+    RETENTION_CHECK_S,
+    RetentionSweep,
+    erase_person,
+)
 from services.runtime import metrics
 from services.runtime.clock import TopicClock, clock_for, warsaw_date
 from services.runtime.clock_reader import follow_clock
@@ -365,13 +369,8 @@ class EligibilityService:
         )
 
     async def erase(self, pesel: str) -> dict[str, Any]:
-        """Remove the person from the table (its changelog gets a tombstone) and the due
-        index, between batches; flushed before it answers (``pai forget``)."""
-        key = pesel.encode()
-        async with self._lock:
-            present = self.persons.get(key) is not None
-            if present:
-                del self.persons[key]
-            self.due.schedule(key, None)
-            await self.app.producer.flush()
-        return {"service": SERVICE, "table": self.persons.name, "removed": int(present)}
+        """``pai forget``: the person out of the table and the due index."""
+        removed = await erase_person(
+            self.app, self.persons, self._lock, pesel, lambda k: self.due.schedule(k, None)
+        )
+        return {"service": SERVICE, **removed}

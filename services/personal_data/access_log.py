@@ -17,7 +17,7 @@ import uuid
 from collections.abc import Iterable
 from typing import Any
 
-from services.personal_data.disclosures import record_key
+from services.personal_data.disclosures import record_key, rfc3339
 
 MAX_TEXT = 200
 """Characters kept of a caller-supplied text (a user header, a reason)."""
@@ -85,10 +85,7 @@ def reads(records: Iterable[tuple[bytes, dict[str, Any] | None]]) -> list[dict[s
 def as_json(entry: dict[str, Any]) -> dict[str, Any]:
     """One read as ``pai audit --json`` shows it."""
     return {
-        "at": entry["occurred_at"]
-        .astimezone(dt.UTC)
-        .isoformat(timespec="milliseconds")
-        .replace("+00:00", "Z"),
+        "at": rfc3339(entry["occurred_at"]),
         "operator": entry["operator"],
         "user": entry["user"],
         "service": entry["service"],

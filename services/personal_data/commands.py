@@ -246,25 +246,25 @@ def add_parsers(sub: Any) -> None:
         default=getpass.getuser(),
         help="who you are, as the access log records it (default: your login name)",
     )
+    listing = argparse.ArgumentParser(add_help=False, parents=[common])
+    listing.add_argument("--json", action="store_true", help="one JSON object a line")
     dis = sub.add_parser(
         "disclosures",
-        parents=[common],
+        parents=[listing],
         help="a person's disclosures: every webhook delivered with their data",
         description="List the person's entries of the disclosure register"
         f" ({DISCLOSURES.name}) in order: webhook id, type, recipient OPS, when delivered,"
         " legal basis, purpose, categories of data. The read is recorded in the access log.",
     )
     dis.add_argument("--since", type=_since, help="delivered at or after (ISO 8601)")
-    dis.add_argument("--json", action="store_true", help="one JSON object a line")
     dis.set_defaults(func=_guarded(cmd_disclosures))
     aud = sub.add_parser(
         "audit",
-        parents=[common],
+        parents=[listing],
         help="who read a person's data, when and what (the access log)",
         description=f"List the reads of the person's data recorded on {AUDIT.name}: operator"
         " views and CLI commands, with the reader's name. This read is recorded too.",
     )
-    aud.add_argument("--json", action="store_true", help="one JSON object a line")
     aud.set_defaults(func=_guarded(cmd_audit))
     forget = sub.add_parser(
         "forget",

@@ -80,6 +80,11 @@ def listing(
     return [e for e in entries if since is None or e["delivered_at"] >= since]
 
 
+def rfc3339(instant: dt.datetime) -> str:
+    """An instant as the listings show it: RFC 3339, UTC, milliseconds."""
+    return instant.astimezone(dt.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
 def as_json(entry: dict[str, Any]) -> dict[str, Any]:
     """One disclosure as the CLI's ``--json`` line and the notifier's view show it."""
     return {
@@ -87,10 +92,7 @@ def as_json(entry: dict[str, Any]) -> dict[str, Any]:
         "type": entry["webhook_type"],
         "ops_code": entry["ops_code"],
         "recipient": entry["recipient"],
-        "delivered_at": entry["delivered_at"]
-        .astimezone(dt.UTC)
-        .isoformat(timespec="milliseconds")
-        .replace("+00:00", "Z"),
+        "delivered_at": rfc3339(entry["delivered_at"]),
         "legal_basis": entry["legal_basis"],
         "purpose": entry["purpose"],
         "data_categories": entry["data_categories"],

@@ -1,5 +1,6 @@
-"""The daily retention sweep of a service's per-person table (the Faust adapter of
-:mod:`services.personal_data.retention`).
+"""Removing persons from a service's per-person table: the daily retention sweep (the Faust
+adapter of :mod:`services.personal_data.retention`) and one person on request
+(:func:`erase_person`, behind ``DELETE`` on the operator views, for ``pai forget``).
 
 Once a (clock) day, each worker looks at the persons of the partitions it owns and
 removes those whose last event is older than ``PAI_PERSON_RETENTION_YEARS``: ``del`` on
@@ -22,6 +23,21 @@ log = logging.getLogger(__name__)
 CHUNK = 500
 RETENTION_CHECK_S = 5.0
 """How often a worker asks whether a new day has come (it sweeps once a day)."""
+
+
+async def erase_person(
+    app: Any, table: Any, lock: asyncio.Lock, pesel: str, forget: Callable[[bytes], None]
+) -> dict[str, Any]:
+    """Remove ``pesel`` from ``table`` (the changelog gets a tombstone) and the service's
+    index (``forget``), between batches; the producer is flushed before it answers."""
+    key = pesel.encode()
+    async with lock:
+        present = table.get(key) is not None
+        if present:
+            del table[key]
+        forget(key)
+        await app.producer.flush()
+    return {"table": table.name, "removed": int(present)}
 
 
 class RetentionSweep:

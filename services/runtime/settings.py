@@ -158,7 +158,7 @@ class Settings(BaseSettings):
     person_retention_years: int = Field(
         10,
         ge=1,
-        le=100,
+        le=1000,
         description="A person's state is removed this many years after their last event",
     )
     eligibility_url: str = Field(

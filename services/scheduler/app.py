@@ -30,7 +30,11 @@ from typing import Any
 import faust
 
 from services.personal_data import retention
-from services.personal_data.retention_sweep import RETENTION_CHECK_S, RetentionSweep
+from services.personal_data.retention_sweep import (
+    RETENTION_CHECK_S,
+    RetentionSweep,
+    erase_person,
+)
 from services.runtime import metrics
 from services.runtime.clock import TopicClock, clock_for, warsaw_date
 from services.runtime.clock_reader import follow_clock
@@ -345,13 +349,8 @@ class SchedulerService:
         )
 
     async def erase(self, pesel: str) -> dict[str, Any]:
-        """Remove the person from the table (its changelog gets a tombstone) and the
-        deadline index, between batches; flushed before it answers (``pai forget``)."""
-        key = pesel.encode()
-        async with self._lock:
-            present = self.schedules.get(key) is not None
-            if present:
-                del self.schedules[key]
-            self.timers.settle(key, None)
-            await self.app.producer.flush()
-        return {"service": SERVICE, "table": self.schedules.name, "removed": int(present)}
+        """``pai forget``: the person out of the table and the deadline index."""
+        removed = await erase_person(
+            self.app, self.schedules, self._lock, pesel, lambda k: self.timers.settle(k, None)
+        )
+        return {"service": SERVICE, **removed}

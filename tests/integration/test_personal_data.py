@@ -123,13 +123,6 @@ class Pipeline:
 
 
 @pytest.fixture(scope="module")
-def receiver() -> Iterator[Receiver]:
-    running = Receiver().start()
-    yield running
-    running.stop()
-
-
-@pytest.fixture(scope="module")
 def pipeline(
     kafka: KafkaCluster, receiver: Receiver, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Pipeline]:
