@@ -2,7 +2,8 @@
 
 Every read of a person's data through an operator view or the CLI is a
 ``PersonDataRead`` (key ``<PESEL>:<audit_id>``); an erasure (``pai forget``) leaves only
-a ``PersonErased`` keyed by an HMAC of the PESEL, so the office can later tell that a
+a ``PersonErased`` keyed by an HMAC of the PESEL (``erased:<hash>:<audit_id>``: each
+erasure of a service, and ``pai forget``'s own, is kept), so the office can later tell that a
 PESEL it is asked about was erased (it computes the same HMAC) while the log holds no
 PESEL. Pure: no Kafka, HTTP or Avro here.
 """
@@ -59,9 +60,9 @@ def erasure_entry(
     secret: str, person_id: str, operator: str, reason: str, removed: list[str], now: dt.datetime
 ) -> tuple[bytes, dict[str, Any]]:
     """The key and ``PersonErased`` fields of one erasure: no PESEL anywhere."""
-    hashed = person_hash(secret, person_id)
-    return f"erased:{hashed}".encode(), {
-        "audit_id": str(uuid.uuid4()),
+    hashed, audit_id = person_hash(secret, person_id), str(uuid.uuid4())
+    return f"erased:{hashed}:{audit_id}".encode(), {
+        "audit_id": audit_id,
         "occurred_at": now,
         "person_hash": hashed,
         "operator": operator,

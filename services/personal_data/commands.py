@@ -34,6 +34,7 @@ from services.personal_data.person_records import (
 )
 from services.runtime.codec import AvroCodec
 from services.runtime.identifiers import is_valid_pesel
+from services.runtime.operator_views import ERASURE_REASON
 from services.runtime.partitioning import expected_partition
 from services.runtime.settings import Settings, kafka_client_kwargs, load_settings, producer_kwargs
 from services.runtime.topics import AUDIT, DISCLOSURES
@@ -130,7 +131,7 @@ def _token(settings: Settings, operator: str) -> str:
     )
 
 
-async def _erase_in_services(settings: Settings, pesel: str, token: str) -> list[str]:
+async def _erase_in_services(settings: Settings, pesel: str, token: str, reason: str) -> list[str]:
     removed: list[str] = []
     targets = (
         ("eligibility", f"{settings.eligibility_url.rstrip('/')}/persons/{pesel}"),
@@ -139,7 +140,9 @@ async def _erase_in_services(settings: Settings, pesel: str, token: str) -> list
     async with httpx.AsyncClient(timeout=HTTP_TIMEOUT_S) as client:
         for service, url in targets:
             try:
-                answer = await client.delete(url, headers={"Authorization": f"Bearer {token}"})
+                answer = await client.delete(
+                    url, headers={"Authorization": f"Bearer {token}", ERASURE_REASON: reason}
+                )
             except httpx.HTTPError as exc:
                 raise CommandFailed(
                     f"the {service} service did not answer at {url.rsplit('/persons', 1)[0]}"
@@ -158,7 +161,9 @@ async def _erase_in_services(settings: Settings, pesel: str, token: str) -> list
 
 async def _forget(args: argparse.Namespace, settings: Settings, secret: str) -> list[str]:
     pesel: str = args.pesel
-    removed = await _erase_in_services(settings, pesel, _token(settings, args.operator))
+    removed = await _erase_in_services(
+        settings, pesel, _token(settings, args.operator), " ".join(args.reason.split())
+    )
     client = kafka_client_kwargs(settings, args.bootstrap)
     register = await read_person(client, DISCLOSURES.name, AvroCodec("disclosures"), pesel)
     reads = await read_person(client, AUDIT.name, AvroCodec("audit"), pesel)

@@ -95,7 +95,8 @@ def producer_send(producer: AIOKafkaProducer) -> Send:
 
 
 class AccessLog:
-    """Writes ``PersonDataRead`` records; a read is answered only once its record is."""
+    """Writes ``PersonDataRead`` records (a read is answered only once its record is) and
+    ``PersonErased`` ones."""
 
     def __init__(self, send: Send, partitions: int, service: str) -> None:
         self.send = send
@@ -109,11 +110,23 @@ class AccessLog:
             person_id, operator, user, self.service, what, dt.datetime.now(dt.UTC)
         )
         value = self.codec.encode("PersonDataRead", fields)
-        partition = expected_partition(person_id.encode(), self.partitions)
+        await self._write(key, value, expected_partition(person_id.encode(), self.partitions))
+
+    async def record_erasure(
+        self, secret: str, person_id: str, operator: str, reason: str, removed: list[str]
+    ) -> None:
+        """Write the fact of an erasure (no PESEL); RecordsUnavailable when it cannot."""
+        key, fields = access_log.erasure_entry(
+            secret, person_id, operator, reason, removed, dt.datetime.now(dt.UTC)
+        )
+        value = self.codec.encode("PersonErased", fields)
+        await self._write(key, value, expected_partition(key, self.partitions))
+
+    async def _write(self, key: bytes, value: bytes, partition: int) -> None:
         try:
             async with asyncio.timeout(WRITE_TIMEOUT_S):
                 await self.send(AUDIT.name, key, value, partition)
         except (KafkaError, TimeoutError, OSError) as exc:
             raise RecordsUnavailable(
-                f"the read could not be recorded in {AUDIT.name} ({exc!r}); nothing was shown"
+                f"the access could not be recorded in {AUDIT.name} ({exc!r}); nothing was shown"
             ) from exc

@@ -42,6 +42,8 @@ log = logging.getLogger(__name__)
 
 FORWARDED = "x-pai-forwarded"
 """Header of a request one worker forwards to another: ``<unix time>.<proof>``."""
+ERASURE_REASON = "x-pai-erasure-reason"
+"""Header of a ``DELETE`` (an erasure): why, recorded in the access log with the fact."""
 FORWARD_VALID_S = 30
 FORWARD_TIMEOUT_S = 10
 MAX_FORWARDED_ANSWER = 4 * 1024 * 1024
@@ -173,12 +175,22 @@ def register_person_view(
     access = AccessLog(send, settings.topic_partitions, service)
 
     async def routed(request: Request, pesel: str) -> tuple[Any, web.Response | None]:
-        """(caller, None) when this worker answers; (None, the answer) otherwise."""
+        """(caller, None) when this worker answers; (caller, the answer) when another
+        worker did; (None, the refusal) otherwise."""
         caller, refused = authenticate(settings, request, worker_name(app.conf.canonical_url))
         if refused is not None:
             return None, web.json_response({"error": refused[0]}, status=refused[1])
         if not is_valid_pesel(pesel):
             return None, web.json_response({"error": "not a valid PESEL"}, status=400)
+        if caller != FORWARDED_CALLER and request.method == "DELETE":
+            if settings.audit_hash_secret is None:
+                return None, web.json_response(
+                    {"error": "erasure is disabled: set PAI_AUDIT_HASH_SECRET"}, status=403
+                )
+            if not request.headers.get(ERASURE_REASON, "").strip():
+                return None, web.json_response(
+                    {"error": f"the {ERASURE_REASON} header must say why"}, status=400
+                )
         if caller != FORWARDED_CALLER and request.method == "GET":
             try:
                 await access.record_read(
@@ -200,7 +212,7 @@ def register_person_view(
                 )
             secret = forwarding_secret(settings)
             assert secret is not None  # authenticated above
-            return None, await forward_to_owner(
+            return caller, await forward_to_owner(
                 app.http_client, owner, request.url.path, secret, request.method
             )
         return caller, None
@@ -221,8 +233,27 @@ def register_person_view(
             if erase is None:
                 return self.json({"error": "not here"}, status=405)
             caller, answer = await routed(request, pesel)
-            if answer is not None:
+            if caller is None and answer is not None:  # refused
                 return answer  # type: ignore[return-value]
-            removed = await erase(pesel)
-            log.warning("person %s erased by %s", mask_pesel(pesel), caller)
-            return self.json(removed)
+            if answer is None:  # this worker owns the person
+                removed = await erase(pesel)
+                log.warning("person %s erased by %s", mask_pesel(pesel), caller)
+                answer = web.json_response(removed)
+            if caller == FORWARDED_CALLER or answer.status != 200:
+                return answer  # type: ignore[return-value]
+            secret = settings.audit_hash_secret
+            assert secret is not None  # checked by routed
+            try:
+                await access.record_erasure(
+                    secret.get_secret_value(),
+                    pesel,
+                    str(caller),
+                    request.headers.get(ERASURE_REASON, ""),
+                    [f"{service} table {table.name}"],
+                )
+            except RecordsUnavailable as exc:
+                return self.json(
+                    {"error": f"erased, but {exc}: send the request again to record it"},
+                    status=503,
+                )
+            return answer  # type: ignore[return-value]

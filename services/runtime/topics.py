@@ -123,7 +123,7 @@ DISCLOSURES = TopicSpec(
 AUDIT = TopicSpec(
     "pai.audit.v1",
     "audit",
-    "person_id:audit_id (an erasure: erased:<hash>)",
+    "person_id:audit_id (an erasure: erased:<hash>:<audit_id>)",
     "the access log: reads of a person's data by operators, and erasures (no PESEL)",
     compacted=True,
     deleted_by_time=True,

@@ -24,6 +24,8 @@ import pytest
 import yaml
 from aiokafka import AIOKafkaProducer
 
+from services.personal_data import access_log
+from services.runtime.codec import AvroCodec
 from services.runtime.processes import terminate
 from services.runtime.topic_reader import read_until_now
 from services.runtime.topics import AUDIT, DISCLOSURES
@@ -255,7 +257,11 @@ def test_a_persons_decisions_disclosures_reads_and_erasure(
     assert ("kontrola", "cli", "pai audit") in seen
     assert any(r["user"] == "p.nowak@pup.example" for r in reads)
 
-    # the erasure: asked first, then done
+    # an erasure must say why; and it is asked before it is done
+    unexplained = httpx.delete(
+        pipeline.url("eligibility", f"/persons/{person}"), headers=bearer(ANNA)
+    )
+    assert unexplained.status_code == 400 and "x-pai-erasure-reason" in unexplained.text
     refused = subprocess.run(
         [sys.executable, "-m", "services.cli", "forget", person, "--reason", "RODO art. 17"],
         env=os.environ | pipeline.env | {"PAI_KAFKA_BOOTSTRAP": pipeline.bootstrap},
@@ -298,7 +304,17 @@ def test_a_persons_decisions_disclosures_reads_and_erasure(
 
     wait_for(left, 90, "compaction to remove every record of the person", interval=1)
     raw_audit = asyncio.run(read_until_now({"bootstrap_servers": pipeline.bootstrap}, AUDIT.name))
-    assert any(r.key and r.key.startswith(b"erased:") for r in raw_audit), "the erasure's fact"
+    hashed = f"erased:{access_log.person_hash(HASH_SECRET, person)}:".encode()
+    facts = [
+        AvroCodec("audit").decode(r.value).fields for r in raw_audit if r.key.startswith(hashed)
+    ]
+    # one fact from each service's view and one from pai forget, with all it removed
+    assert len(facts) == 3, facts
+    assert {f["removed"][0] for f in facts if len(f["removed"]) == 1} == {
+        "eligibility table persons",
+        "scheduler table schedules",
+    }
+    assert all(f["operator"] == "anna-kowalska" and "art. 17" in f["reason"] for f in facts)
     assert not any(person.encode() in (r.key or b"") + (r.value or b"") for r in raw_audit)
 
     # no view returns the person, from the running workers or restarted ones
