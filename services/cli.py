@@ -1,4 +1,5 @@
-"""``pai``: the operator command line (broker, topics, schemas, sending events, replay).
+"""``pai``: the operator command line (broker, topics, schemas, sending events, replay,
+a person's disclosures, access log and erasure).
 
 Every subcommand has ``--help``. Kafka settings come from the same ``PAI_``
 environment variables as the services, and flags override them.
@@ -21,6 +22,7 @@ from services import runner
 from services.demo import receiver
 from services.local.embedded_broker import BrokerError, EmbeddedBroker
 from services.notifier import replay
+from services.personal_data import commands as personal_data_commands
 from services.runtime import event_files, partners
 from services.runtime.contract_checks import check_store
 from services.runtime.deadletter import read_error_headers
@@ -350,6 +352,7 @@ def build_parser() -> argparse.ArgumentParser:
     rec.set_defaults(func=cmd_receiver)
 
     runner.add_parser(sub)
+    personal_data_commands.add_parsers(sub)
     return parser
 
 

@@ -31,6 +31,12 @@ import orjson
 
 from services.eligibility import rules
 from services.eligibility.metrics import DECISIONS, outcome_label
+from services.personal_data import legal_basis, retention
+from services.personal_data.retention_sweep import (
+    RETENTION_CHECK_S,
+    RetentionSweep,
+    erase_person,
+)
 from services.runtime import metrics
 from services.runtime.clock import TopicClock, clock_for, warsaw_date
 from services.runtime.clock_reader import follow_clock
@@ -97,6 +103,18 @@ class EligibilityService:
                 lambda: None if clock.caught_up.is_set() else "the ticks of pai.clock.v1"
             )
         self._register_views()
+        self.retention = RetentionSweep(
+            self.persons,
+            self._lock,
+            self._owned_partitions,
+            settings.topic_partitions,
+            lambda raw: retention.eligibility_last_event(
+                rules.PersonState.model_validate_json(raw)
+            ),
+            settings.person_retention_years,
+            lambda key: self.due.schedule(key, None),
+        )
+        self.app.timer(RETENTION_CHECK_S, name="eligibility-retention")(self._retention)
         register_metrics_view(self.app, SERVICE, (PROFILES.name, SOCIAL_ASSISTANCE.name))
 
     # -- time --------------------------------------------------------------------------------
@@ -161,6 +179,13 @@ class EligibilityService:
                 "changes_on": judged.changes_on,
                 "cause_event_id": cause_event_id,
                 "cause": cause,
+                "legal_basis": legal_basis.for_decision(
+                    outcome.ruleset,
+                    outcome.eligible,
+                    outcome.priority,
+                    [r.value for r in outcome.reasons],
+                ),
+                "legal_basis_version": legal_basis.current().version,
             },
         )
         return Decision(value, outcome.eligible)
@@ -321,10 +346,31 @@ class EligibilityService:
                 self.store(key, state)
                 self._schedule(key, state, day)
 
+    # -- retention ---------------------------------------------------------------------------
+    async def _retention(self) -> None:
+        now = self.clock.now()
+        if now is not None and not self.app.rebalancing:
+            await self.retention.sweep(warsaw_date(now))
+
     # -- operator view -----------------------------------------------------------------------
     def _register_views(self) -> None:
         def render(pesel: str, raw: bytes) -> dict[str, Any]:
             state = orjson.loads(raw)
             return {"person_id": pesel, "state": state, "last_decision": state.get("last_outcome")}
 
-        register_person_view(self.app, self.settings, self.persons, "/persons/{pesel}", render)
+        register_person_view(
+            self.app,
+            self.settings,
+            self.persons,
+            "/persons/{pesel}",
+            render,
+            SERVICE,
+            erase=self.erase,
+        )
+
+    async def erase(self, pesel: str) -> dict[str, Any]:
+        """``pai forget``: the person out of the table and the due index."""
+        removed = await erase_person(
+            self.app, self.persons, self._lock, pesel, lambda k: self.due.schedule(k, None)
+        )
+        return {"service": SERVICE, **removed}

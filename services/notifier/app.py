@@ -35,16 +35,27 @@ from services.notifier import envelopes, metrics
 from services.notifier.delivery import PartnerChannel, Timeouts
 from services.notifier.offsets import OffsetTracker
 from services.notifier.webhooks import NotAWebhook, Webhook, webhook_for
+from services.personal_data import disclosures
+from services.personal_data.person_records import (
+    AccessLog,
+    RecordsUnavailable,
+    producer_send,
+    read_person,
+)
 from services.runtime import lost_records
 from services.runtime import metrics as common_metrics
 from services.runtime.codec import AvroCodec
 from services.runtime.deadletter import DeadLetter, log_dead_letter
+from services.runtime.identifiers import is_valid_pesel, mask_pesel
 from services.runtime.inbound import Inbound, Rejected, dead_letter, decode
 from services.runtime.kafka_admin import create_topics
 from services.runtime.logs import where
+from services.runtime.operator_views import authenticate, ingress_user
+from services.runtime.partitioning import expected_partition
 from services.runtime.partners import PartnerWithKeys
 from services.runtime.settings import Settings, kafka_client_kwargs, producer_kwargs
 from services.runtime.topics import (
+    DISCLOSURES,
     DLQ,
     ELIGIBILITY_DECISIONS,
     NOTIFIER_DLQ,
@@ -74,6 +85,7 @@ class NotifierService:
             SCHEDULER_EVENTS.name: AvroCodec("scheduler-events"),
         }
         self.envelopes = AvroCodec("notifier-dlq")
+        self.register_codec = AvroCodec("disclosures")
         timeouts = Timeouts(settings.notifier_connect_timeout_s, settings.notifier_read_timeout_s)
         self.channels = {
             ops: PartnerChannel(p, timeouts, settings.notifier_unhealthy_after)
@@ -321,6 +333,7 @@ class NotifierService:
         metrics.HEALTHY.labels(ops).set(1 if channel.healthy else 0)
         metrics.ATTEMPTS.labels(ops, webhook.type, *metrics.outcome(attempt)).inc()
         if attempt.delivered:
+            await self._record_disclosure(webhook, channel.partner.name, number)
             return
         attempts.append(attempt.as_record())
         failed = len(attempts)
@@ -353,17 +366,46 @@ class NotifierService:
             )
         await self._send(topic, webhook.webhook_id.encode(), value, None)
 
+    async def _record_disclosure(self, webhook: Webhook, recipient: str, attempt: int) -> None:
+        """The delivery in the disclosure register, acknowledged before the record counts as
+        done: a crash before it repeats the delivery (same webhook id, same register key)."""
+        assert webhook.ops_code is not None
+        fields = disclosures.disclosure_of(
+            webhook.webhook_id,
+            webhook.type,
+            webhook.ops_code,
+            webhook.body,
+            recipient,
+            dt.datetime.now(dt.UTC),
+            attempt,
+        )
+        if fields is None:  # names no person: nothing of a person was disclosed
+            return
+        person = fields["person_id"]
+        key = disclosures.record_key(person, webhook.webhook_id)
+        partition = expected_partition(person.encode(), self.settings.topic_partitions)
+        value = self.register_codec.encode("Disclosure", fields)
+        await self._send(DISCLOSURES.name, key, value, None, partition)
+
     async def _dead_letter(self, letter: DeadLetter) -> None:
         log_dead_letter(log, letter)
         await self._send(DLQ.name, letter.key, letter.value, letter.headers())
 
-    async def _send(self, topic: str, key: bytes | None, value: bytes | None, headers: Any) -> None:
+    async def _send(
+        self,
+        topic: str,
+        key: bytes | None,
+        value: bytes | None,
+        headers: Any,
+        partition: int | None = None,
+    ) -> None:
         """Write and wait for the acknowledgement; while the broker refuses, try again
         (:mod:`services.runtime.writes`): the record stays in flight, so no commit passes it."""
 
         async def once() -> None:
             assert self.producer is not None
-            await (await self.producer.send(topic, value=value, key=key, headers=headers))
+            placed = {} if partition is None else {"partition": partition}
+            await (await self.producer.send(topic, value=value, key=key, headers=headers, **placed))
 
         await self.writes.until_written(once)
 
@@ -417,11 +459,52 @@ class NotifierService:
                 headers={"Content-Type": common_metrics.CONTENT_TYPE},
             )
 
+        async def person_disclosures(request: web.Request) -> web.Response:
+            return await self.disclosures_view(request)
+
         app = web.Application()
+        app.router.add_get("/persons/{pesel}/disclosures", person_disclosures)
         app.router.add_get("/health/live", live)
         app.router.add_get("/health/ready", ready)
         app.router.add_get("/metrics", prometheus)
         return app
+
+    async def disclosures_view(self, request: web.Request) -> web.Response:
+        """``GET /persons/{pesel}/disclosures[?since=ISO]``: the person's disclosures, oldest
+        first, behind an operator token; the read is recorded in the access log first."""
+        caller, refused = authenticate(self.settings, request)  # type: ignore[arg-type]
+        if refused is not None:
+            return web.json_response({"error": refused[0]}, status=refused[1])
+        pesel = request.match_info["pesel"]
+        if not is_valid_pesel(pesel):
+            return web.json_response({"error": "not a valid PESEL"}, status=400)
+        since: dt.datetime | None = None
+        if "since" in request.query:
+            try:
+                since = dt.datetime.fromisoformat(request.query["since"])
+            except ValueError:
+                return web.json_response(
+                    {"error": "since: expected an ISO 8601 date or time"}, status=400
+                )
+            since = since if since.tzinfo else since.replace(tzinfo=dt.UTC)
+        if self.producer is None:
+            return web.json_response({"error": "starting; try again"}, status=503)
+        access = AccessLog(producer_send(self.producer), self.settings.topic_partitions, SERVICE)
+        try:
+            await access.record_read(
+                pesel,
+                str(caller),
+                ingress_user(self.settings, request),  # type: ignore[arg-type]
+                "GET /persons/{pesel}/disclosures",
+            )
+            records = await read_person(
+                kafka_client_kwargs(self.settings), DISCLOSURES.name, self.register_codec, pesel
+            )
+        except RecordsUnavailable as exc:
+            return web.json_response({"error": str(exc)}, status=503)
+        log.info("disclosures of %s read by %s", mask_pesel(pesel), caller)
+        listed = [disclosures.as_json(e) for e in disclosures.listing(records, since)]
+        return web.json_response({"person_id": pesel, "disclosures": listed})
 
 
 class _Rebalance(ConsumerRebalanceListener):  # type: ignore[misc]

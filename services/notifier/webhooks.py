@@ -1,8 +1,11 @@
 """Which webhook an event becomes: its type and its JSON body.
 
 Eligibility decisions and scheduler events map one to one onto the webhook
-types of SPEC.md; the body is ``{"type", "timestamp", "data"}`` with the
-event's fields as ``data`` (dates as ``YYYY-MM-DD``, instants as RFC 3339 UTC).
+types of SPEC.md; the body is ``{"type", "timestamp", "legal_basis", "purpose", "data"}``
+with the event's fields as ``data`` (dates as ``YYYY-MM-DD``, instants as RFC 3339 UTC),
+the provisions the event applies as ``legal_basis`` (from the event; for a record written
+before events carried them, from the legal basis data) and the purpose of the disclosure
+its type declares (:mod:`services.personal_data.declarations`).
 ``docs/webhooks.openapi.yaml`` documents every type; the tests check what is
 sent against it. Pure: no Kafka, HTTP or Avro here.
 """
@@ -15,6 +18,9 @@ from dataclasses import dataclass
 from typing import Any
 
 import orjson
+
+from services.personal_data import legal_basis
+from services.personal_data.declarations import declaration
 
 TYPES: dict[str, str] = {
     "EligibilityDecision": "pai.eligibility.changed",
@@ -64,6 +70,34 @@ def webhook_for(record_type: str, fields: dict[str, Any]) -> Webhook:
     webhook_type = TYPES.get(record_type)
     if webhook_type is None:
         raise NotAWebhook(f"no webhook type for {record_type} events")
-    data = {name: _json_value(value) for name, value in fields.items()}
-    body = orjson.dumps({"type": webhook_type, "timestamp": data["occurred_at"], "data": data})
+    data = {name: _json_value(value) for name, value in fields.items() if name not in _NOT_DATA}
+    body = orjson.dumps(
+        {
+            "type": webhook_type,
+            "timestamp": data["occurred_at"],
+            "legal_basis": fields.get("legal_basis") or _looked_up(record_type, fields),
+            "purpose": declaration(webhook_type).purpose,
+            "data": data,
+        }
+    )
     return Webhook(str(fields["event_id"]), webhook_type, fields.get("ops_code"), body)
+
+
+_NOT_DATA = frozenset({"legal_basis", "legal_basis_version"})
+"""Event fields that are the body's own, not ``data``."""
+
+
+def _looked_up(record_type: str, fields: dict[str, Any]) -> list[dict[str, str]]:
+    """The provisions of an event written before events carried them (schema v1, v2)."""
+    reasons = [str(r) for r in fields.get("reasons") or () if r != "UNKNOWN"]
+    try:
+        if record_type == "EligibilityDecision":
+            return legal_basis.for_decision(
+                str(fields.get("ruleset") or "seed"),
+                bool(fields.get("eligible")),
+                bool(fields.get("priority")),
+                reasons,
+            )
+        return legal_basis.for_scheduler_event("seed", record_type, reasons)
+    except legal_basis.LegalBasisError:
+        return []

@@ -27,7 +27,7 @@ class TopicResult:
 
 def new_topic(spec: TopicSpec, partitions: int, replication_factor: int) -> NewTopic:
     configs = {
-        "cleanup.policy": "compact" if spec.compacted else "delete",
+        "cleanup.policy": ",".join(spec.cleanup_policy),
         "retention.ms": str(spec.retention_ms),
     }
     return NewTopic(spec.name, partitions, replication_factor, topic_configs=configs)

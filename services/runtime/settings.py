@@ -16,11 +16,19 @@ from aiokafka.helpers import create_ssl_context
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from services.runtime.operators import (
+    DEFAULT_ADMIN_NAME,
+    MIN_TOKEN,
+    NAME,
+    combined,
+    parse_tokens,
+)
+
 _HOST_PORT = re.compile(r"^[A-Za-z0-9._\-\[\]:]+:\d{1,5}$")
 ENV_PREFIX = "PAI_"
 MIN_ADMIN_TOKEN = 32
 """Characters of ``PAI_ADMIN_TOKEN`` at least: guessing it must be out of reach."""
-SECRETS = frozenset({"admin_token", "kafka_sasl_password"})
+SECRETS = frozenset({"admin_token", "kafka_sasl_password", "operator_tokens", "audit_hash_secret"})
 """Settings whose values are never repeated in an error message."""
 
 
@@ -140,12 +148,53 @@ class Settings(BaseSettings):
         description=f"Bearer token of operator views, at least {MIN_ADMIN_TOKEN} characters"
         " (e.g. `openssl rand -base64 32`); unset: the views are off",
     )
+    admin_operator_name: str = Field(
+        DEFAULT_ADMIN_NAME,
+        pattern=NAME.pattern,
+        description="The operator name PAI_ADMIN_TOKEN stands for in the access log",
+    )
+    operator_tokens: SecretStr | None = Field(
+        None,
+        description="Named operator tokens, name:token pairs separated by commas or new lines"
+        f" (each token at least {MIN_TOKEN} characters); the access log names the reader",
+    )
+    operator_user_header: str | None = Field(
+        None,
+        pattern=r"^[A-Za-z0-9-]{1,64}$",
+        description="A header the ingress sets to the authenticated user (e.g."
+        " X-Forwarded-User): recorded in the access log beside the token's name",
+    )
+    audit_hash_secret: SecretStr | None = Field(
+        None,
+        description="Key of the HMAC that stands for a PESEL in the access log's erasure"
+        " records (pai forget); at least 32 characters",
+    )
+    person_retention_years: int = Field(
+        10,
+        ge=1,
+        le=1000,
+        description="A person's state is removed this many years after their last event",
+    )
+    eligibility_url: str = Field(
+        "http://127.0.0.1:6066", description="pai forget: an eligibility worker's web address"
+    )
+    scheduler_url: str = Field(
+        "http://127.0.0.1:6067", description="pai forget: a scheduler worker's web address"
+    )
     log_level: Literal["debug", "info", "warn", "error"] = "info"
     log_format: Literal["json", "text"] = Field(
         "json", description="json: one object a line (services.runtime.logs); text: for people"
     )
 
-    @field_validator("admin_token", "kafka_sasl_password", "kafka_sasl_username", mode="before")
+    @field_validator(
+        "admin_token",
+        "kafka_sasl_password",
+        "kafka_sasl_username",
+        "operator_tokens",
+        "audit_hash_secret",
+        "operator_user_header",
+        mode="before",
+    )
     @classmethod
     def _empty_is_unset(cls, value: object) -> object:
         """An empty variable (``PAI_ADMIN_TOKEN=``) means unset, never an empty secret."""
@@ -160,6 +209,33 @@ class Settings(BaseSettings):
                 f" need at least {MIN_ADMIN_TOKEN} (e.g. `openssl rand -base64 32`)"
             )
         return value
+
+    @field_validator("operator_tokens")
+    @classmethod
+    def _operator_tokens_parse(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None:
+            parse_tokens(value.get_secret_value())  # OperatorTokensError names the entry
+        return value
+
+    @field_validator("audit_hash_secret")
+    @classmethod
+    def _hash_secret_is_long(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and len(value.get_secret_value()) < MIN_TOKEN:
+            raise ValueError(f"at least {MIN_TOKEN} characters are needed")
+        return value
+
+    @model_validator(mode="after")
+    def _tokens_combine(self) -> Settings:
+        self.operator_tokens_by_name()  # a clash between the two settings stops start-up
+        return self
+
+    def operator_tokens_by_name(self) -> dict[str, str]:
+        """Every operator token by its name (``PAI_OPERATOR_TOKENS`` and ``PAI_ADMIN_TOKEN``)."""
+        named = (
+            parse_tokens(self.operator_tokens.get_secret_value()) if self.operator_tokens else {}
+        )
+        admin = self.admin_token.get_secret_value() if self.admin_token else None
+        return combined(named, admin, self.admin_operator_name)
 
     @field_validator("kafka_bootstrap")
     @classmethod

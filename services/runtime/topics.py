@@ -22,6 +22,16 @@ class TopicSpec:
     per_person: bool = True
     """Keyed by PESEL and sharing the partition count (murmur2 co-partitioning)."""
     retention_ms: int = 30 * 24 * 3600 * 1000
+    deleted_by_time: bool = False
+    """With ``compacted``: records older than ``retention_ms`` are deleted too
+    (``cleanup.policy=compact,delete``)."""
+
+    @property
+    def cleanup_policy(self) -> list[str]:
+        """The topic's ``cleanup.policy``, as a list."""
+        if self.compacted:
+            return ["compact", "delete"] if self.deleted_by_time else ["compact"]
+        return ["delete"]
 
 
 PROFILES = TopicSpec(
@@ -100,6 +110,28 @@ NOTIFIER_REPLAY = TopicSpec(
     "pai dlq replay: dead-lettered webhooks to deliver again (no delay, a fresh schedule)",
     per_person=False,
 )
+TEN_YEARS_MS = 3653 * 24 * 3600 * 1000
+DISCLOSURES = TopicSpec(
+    "pai.notifier.disclosures.v1",
+    "disclosures",
+    "person_id:webhook_id",
+    "notifier: the disclosure register, one record per webhook delivered with a person's data",
+    compacted=True,
+    deleted_by_time=True,
+    retention_ms=TEN_YEARS_MS,
+)
+AUDIT = TopicSpec(
+    "pai.audit.v1",
+    "audit",
+    "person_id:audit_id (an erasure: erased:<hash>:<audit_id>)",
+    "the access log: reads of a person's data by operators, and erasures (no PESEL)",
+    compacted=True,
+    deleted_by_time=True,
+    retention_ms=TEN_YEARS_MS,
+)
+"""Both are per person (their records sit on the partition of the person's PESEL) but keyed
+``<PESEL>:<id>``: compaction keeps one record per disclosure or read, and an erasure
+removes each by its key."""
 DEFAULT_RETRY_LEVELS = 7
 
 
@@ -128,6 +160,8 @@ ALL_TOPICS: tuple[TopicSpec, ...] = (
     DLQ,
     NOTIFIER_DLQ,
     NOTIFIER_REPLAY,
+    DISCLOSURES,
+    AUDIT,
     *(notifier_retry(level) for level in range(1, DEFAULT_RETRY_LEVELS + 1)),
 )
 BY_NAME = {t.name: t for t in ALL_TOPICS}

@@ -29,6 +29,12 @@ from typing import Any
 
 import faust
 
+from services.personal_data import retention
+from services.personal_data.retention_sweep import (
+    RETENTION_CHECK_S,
+    RetentionSweep,
+    erase_person,
+)
 from services.runtime import metrics
 from services.runtime.clock import TopicClock, clock_for, warsaw_date
 from services.runtime.clock_reader import follow_clock
@@ -117,6 +123,16 @@ class SchedulerService:
             lambda: None if editions.caught_up.is_set() else "pai.pup.program-editions.v1"
         )
         self._register_views()
+        self.retention = RetentionSweep(
+            self.schedules,
+            self._lock,
+            self._owned_partitions,
+            settings.topic_partitions,
+            lambda raw: retention.schedule_last_event(stored.unpack(raw)),
+            settings.person_retention_years,
+            lambda key: self.timers.settle(key, None),
+        )
+        self.app.timer(RETENTION_CHECK_S, name="scheduler-retention")(self._retention)
         register_metrics_view(
             self.app,
             SERVICE,
@@ -197,7 +213,7 @@ class SchedulerService:
     async def _send_event(
         self, key: bytes, person_id: str, event: Outgoing, now: dt.datetime
     ) -> Awaitable[Any]:
-        value = outbound.encode(person_id, event, now)
+        value = outbound.encode(person_id, event, now, self.settings.ruleset)
         if log.isEnabledFor(logging.DEBUG):  # no record built per event otherwise
             log.debug(
                 "%s %s for %s",
@@ -221,6 +237,12 @@ class SchedulerService:
             await (await self._send_dead_letter(letter))
 
         await writes(self.app).until_written(once)
+
+    # -- retention ---------------------------------------------------------------------------
+    async def _retention(self) -> None:
+        now = self.clock.now()
+        if now is not None and not self.app.rebalancing:
+            await self.retention.sweep(warsaw_date(now))
 
     # -- deadlines ---------------------------------------------------------------------------
     def _owned_partitions(self) -> frozenset[int]:
@@ -322,4 +344,13 @@ class SchedulerService:
             self.schedules,
             "/persons/{pesel}/cycles",
             lambda pesel, raw: self.view_of(stored.unpack(raw)),
+            SERVICE,
+            erase=self.erase,
         )
+
+    async def erase(self, pesel: str) -> dict[str, Any]:
+        """``pai forget``: the person out of the table and the deadline index."""
+        removed = await erase_person(
+            self.app, self.schedules, self._lock, pesel, lambda k: self.timers.settle(k, None)
+        )
+        return {"service": SERVICE, **removed}

@@ -44,7 +44,7 @@ def group(name: str) -> set[Acl]:
 FAUST = ("Read", "Write", "Create", "Describe", "DescribeConfigs")  # changelog, leader topic
 EXPECTED_ACLS: dict[str, set[Acl]] = {
     "pai-eligibility": reads("pai.pup.profiles.v1", "pai.ops.social-assistance.v1", "pai.clock.v1")
-    | writes("pai.eligibility.decisions.v1", "pai.dlq.v1")
+    | writes("pai.eligibility.decisions.v1", "pai.dlq.v1", "pai.audit.v1")  # reads of views
     | prefix("pai-eligibility-", *FAUST)
     | group("pai-eligibility"),
     "pai-scheduler": reads(
@@ -54,11 +54,13 @@ EXPECTED_ACLS: dict[str, set[Acl]] = {
         "pai.pup.program-editions.v1",  # every worker, no group
         "pai.clock.v1",  # every worker, no group
     )
-    | writes("pai.scheduler.events.v1", "pai.dlq.v1")
+    | writes("pai.scheduler.events.v1", "pai.dlq.v1", "pai.audit.v1")
     | prefix("pai-scheduler-", *FAUST)
     | group("pai-scheduler"),
     "pai-notifier": reads("pai.eligibility.decisions.v1", "pai.scheduler.events.v1")
-    | writes("pai.notifier.dlq.v1", "pai.dlq.v1")
+    | writes("pai.notifier.dlq.v1", "pai.dlq.v1", "pai.audit.v1")
+    # the disclosure register: written after each delivery, read by its operator view
+    | topic("pai.notifier.disclosures.v1", "Read", "Write", "Describe")
     # CreateTopics at every start (existing topics answer TOPIC_ALREADY_EXISTS)
     | topic("pai.notifier.replay.v1", "Read", "Create", "Describe")
     | prefix("pai.notifier.retry.", "Read", "Write", "Create", "Describe")
@@ -75,7 +77,12 @@ EXPECTED_ACLS: dict[str, set[Acl]] = {
         "pai.ops.integration-activities.v1",
         "pai.pup.program-editions.v1",
         "pai.notifier.replay.v1",
-    ),
+    )
+    # pai disclosures, pai audit (reads, each recorded) and pai forget (tombstones)
+    | topic("pai.notifier.disclosures.v1", "Read", "Write", "Describe")
+    | topic("pai.audit.v1", "Read", "Write", "Describe")
+    | topic("pai-eligibility-persons-changelog", "Read", "Write", "Describe")
+    | topic("pai-scheduler-schedules-changelog", "Read", "Write", "Describe"),
 }
 
 
@@ -97,8 +104,7 @@ def test_every_contract_topic_has_its_kafka_topic(overlay: str) -> None:
     for spec in ALL_TOPICS:
         config = topics[spec.name]["config"]
         assert isinstance(config, dict)
-        policy = "compact" if spec.compacted else "delete"
-        assert config["cleanup.policy"] == policy, spec.name
+        assert config["cleanup.policy"] == ",".join(spec.cleanup_policy), spec.name
         assert config["retention.ms"] == spec.retention_ms, spec.name
 
 

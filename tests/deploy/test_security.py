@@ -41,7 +41,12 @@ STRIMZI_SECRETS = {
 SECRET_NAME = re.compile(r"PASSWORD|TOKEN|SECRET")
 # compose's demo secrets, each marked DEVELOPMENT ONLY in docker-compose.yml
 DEVELOPMENT_ONLY = {"PAI_DEMO_WEBHOOK_SECRET", "PAI_DEMO_INBOUND_SECRET"}
-OPERATOR_SECRETS = {"pai-partner-secrets", "pai-partner-inbound-secrets", "pai-admin-token"}
+OPERATOR_SECRETS = {
+    "pai-partner-secrets",
+    "pai-partner-inbound-secrets",
+    "pai-admin-token",
+    "pai-operator-tokens",
+}
 PROBES = {
     "livenessProbe": "/health/live",
     "readinessProbe": "/health/ready",

@@ -110,6 +110,8 @@ def test_compose_and_kubernetes_declare_the_same_variables() -> None:
         "PAI_KAFKA_SASL_USERNAME",
         "PAI_KAFKA_SASL_PASSWORD",
         "PAI_ADMIN_TOKEN",
+        "PAI_OPERATOR_TOKENS",
+        "PAI_AUDIT_HASH_SECRET",
     }
 
 

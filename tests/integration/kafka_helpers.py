@@ -6,6 +6,8 @@ import time
 import uuid
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord
+from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 
 from services.runtime.kafka_admin import create_topics
 from services.runtime.topics import TopicSpec
@@ -68,3 +70,35 @@ async def consume_all(
     finally:
         await consumer.stop()
     return seen
+
+
+async def topic_configs(bootstrap: str, topic: str) -> dict[str, str]:
+    """A topic's configuration as the broker describes it."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        (response,) = await admin.describe_configs(
+            [ConfigResource(ConfigResourceType.TOPIC, topic)]
+        )
+        (resource,) = response.resources
+        return {entry[0]: entry[1] for entry in resource[4]}
+    finally:
+        await admin.close()
+
+
+async def set_topic_configs(bootstrap: str, topic: str, configs: dict[str, str]) -> None:
+    """AlterConfigs: it replaces the topic's whole configuration (restate what matters)."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        await admin.alter_configs([ConfigResource(ConfigResourceType.TOPIC, topic, configs)])
+    finally:
+        await admin.close()
+
+
+FAST_COMPACTION = {  # the cleaner compacts within a second (never the active segment)
+    "segment.ms": "300",
+    "min.cleanable.dirty.ratio": "0.01",
+    "min.compaction.lag.ms": "0",
+    "delete.retention.ms": "500",
+}

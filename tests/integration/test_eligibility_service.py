@@ -44,6 +44,9 @@ BECOMES_ELIGIBLE = [  # registered, then profile III, then benefits: one decisio
 
 def summary(decision) -> tuple[bool, bool, tuple[str, ...], str]:
     f = decision.fields
+    cited = {c["applies_to"] for c in f["legal_basis"] if c["provision"]}
+    assert set(f["reasons"]) <= cited, "a reason without its provision (KPA art. 107 §3)"
+    assert ("ELIGIBLE" in cited) == f["eligible"]
     return f["eligible"], f["priority"], tuple(f["reasons"]), f["cause"]
 
 

@@ -17,7 +17,6 @@ import pytest
 import yaml
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
-from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 from aiokafka.errors import KafkaError
 
 from services.local.embedded_broker import EmbeddedBroker
@@ -26,7 +25,12 @@ from services.runtime.processes import terminate
 from services.runtime.settings import load_settings, producer_kwargs
 from services.runtime.topic_reader import read_until_now
 from services.runtime.topics import PROGRAM_EDITIONS
-from tests.integration.kafka_helpers import produce
+from tests.integration.kafka_helpers import (
+    FAST_COMPACTION,
+    produce,
+    set_topic_configs,
+    topic_configs,
+)
 from tests.support import events as ev
 from tests.support.apache_kafka import ROOT, KafkaCluster
 from tests.support.editions import running_editions_view
@@ -57,36 +61,6 @@ def test_the_services_producers_are_idempotent_where_the_broker_allows(
         asyncio.run(send(tansu.bootstrap, "kafka"))
 
 
-async def _configs(bootstrap: str, topic: str) -> dict[str, str]:
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-    await admin.start()
-    try:
-        (response,) = await admin.describe_configs(
-            [ConfigResource(ConfigResourceType.TOPIC, topic)]
-        )
-        (resource,) = response.resources
-        return {entry[0]: entry[1] for entry in resource[4]}
-    finally:
-        await admin.close()
-
-
-async def _set_configs(bootstrap: str, topic: str, configs: dict[str, str]) -> None:
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-    await admin.start()
-    try:
-        await admin.alter_configs([ConfigResource(ConfigResourceType.TOPIC, topic, configs)])
-    finally:
-        await admin.close()
-
-
-FAST_COMPACTION = {
-    "segment.ms": "300",
-    "min.cleanable.dirty.ratio": "0.01",
-    "min.compaction.lag.ms": "0",
-    "delete.retention.ms": "500",
-}
-
-
 def test_the_editions_topic_compacts_and_a_tombstone_removes_an_edition_for_a_late_reader(
     kafka: KafkaCluster,
 ) -> None:
@@ -111,11 +85,11 @@ def test_the_editions_topic_compacts_and_a_tombstone_removes_an_edition_for_a_la
             await producer.stop()
 
     async def scenario() -> dict[str, Any]:
-        before = await _configs(bootstrap, topic)
+        before = await topic_configs(bootstrap, topic)
         assert before["cleanup.policy"] == "compact"
         # AlterConfigs replaces a topic's whole configuration: restate what creation set
         created = {name: before[name] for name in ("cleanup.policy", "retention.ms")}
-        await _set_configs(bootstrap, topic, created | FAST_COMPACTION)
+        await set_topic_configs(bootstrap, topic, created | FAST_COMPACTION)
         try:
             await produce(
                 bootstrap,
@@ -140,7 +114,9 @@ def test_the_editions_topic_compacts_and_a_tombstone_removes_an_edition_for_a_la
                 seen = {"kept": view.get(kept), "withdrawn": view.get(withdrawn)}
             return {"compacted": compacted, **seen}
         finally:
-            await _set_configs(bootstrap, topic, {name: before[name] for name in FAST_COMPACTION})
+            await set_topic_configs(
+                bootstrap, topic, {name: before[name] for name in FAST_COMPACTION}
+            )
 
     found = asyncio.run(scenario())
     mine_left = [(k, v) for k, v in found["compacted"] if not k.endswith(b"-roll")]
@@ -239,7 +215,7 @@ def test_faust_creates_its_own_topics_as_the_manifests_declare_them(
             (description,) = await admin.describe_topics([topic])
         finally:
             await admin.close()
-        return len(description["partitions"]), await _configs(kafka.bootstrap, topic)
+        return len(description["partitions"]), await topic_configs(kafka.bootstrap, topic)
 
     for topic in topics:
         partitions, configs = asyncio.run(actual(topic))

@@ -97,13 +97,6 @@ def event_id_of(record: tuple[bytes, bytes], codec: AvroCodec = ev.SCHEDULER_EVE
 
 
 @pytest.fixture(scope="module")
-def receiver() -> Iterator[Receiver]:
-    running = Receiver().start()
-    yield running
-    running.stop()
-
-
-@pytest.fixture(scope="module")
 def garbage() -> Iterator[RawListener]:
     running = RawListener(GARBAGE).start()
     yield running

@@ -24,6 +24,7 @@ import pytest
 
 from services.local.embedded_broker import EmbeddedBroker
 from services.runtime.operator_views import FORWARDED, forward_proof
+from services.runtime.operators import forwarding_secret
 from services.runtime.processes import terminate
 from tests.integration.kafka_helpers import produce
 from tests.integration.service_helpers import wait_for
@@ -146,20 +147,29 @@ def test_only_health_and_metrics_are_open_and_every_other_route_needs_the_token(
                     answer = httpx.post(url, content=body, headers=json_type | headers)
                     assert answer.status_code == 401, (worker.service, path, answer.text)
                 continue
-            assert method == "GET", (worker.service, method, path)
+            assert method in ("GET", "DELETE"), (worker.service, method, path)
             url = worker.url(concrete(path, PERSONS[0]))
-            assert httpx.get(url, timeout=10).status_code == 401, (worker.service, path)
+            call = httpx.get if method == "GET" else httpx.delete
+            assert call(url, timeout=10).status_code == 401, (worker.service, path)
             wrong = {"Authorization": f"Bearer {TOKEN[:-1]}x"}
-            assert httpx.get(url, headers=wrong, timeout=10).status_code == 401
+            assert call(url, headers=wrong, timeout=10).status_code == 401
             forged = {FORWARDED: f"{int(time.time())}.AAAA"}
-            assert httpx.get(url, headers=forged, timeout=10).status_code == 401
+            assert call(url, headers=forged, timeout=10).status_code == 401
+    erasing = {w.service: {p for m, p in w.routes() if m == "DELETE"} for w in services}
+    assert erasing == {
+        "eligibility-a": {"/persons/{pesel}"},
+        "eligibility-b": {"/persons/{pesel}"},
+        "scheduler": {"/persons/{pesel}/cycles"},
+        "notifier": set(),
+        "gateway": set(),
+    }
     public = {path for _, path in PUBLIC}
     served = {w.service: {p for _, p in w.routes()} - public for w in services}
     assert served == {
         "eligibility-a": {"/persons/{pesel}"},
         "eligibility-b": {"/persons/{pesel}"},
         "scheduler": {"/persons/{pesel}/cycles"},
-        "notifier": set(),
+        "notifier": {"/persons/{pesel}/disclosures"},
         "gateway": {"/v1/partners/{ops_code}/events", "/v1/partners/{ops_code}/events:batch"},
     }
 
@@ -214,9 +224,12 @@ def test_a_forwarding_proof_is_bound_to_its_path_and_expires(services: list[Runn
     other = f"/persons/{PERSONS[2]}"
     now = int(time.time())
     me = f"127.0.0.1:{worker.port}"
-    stale = {FORWARDED: forward_proof(TOKEN, "GET", path, now - 120, me)}
-    for_other = {FORWARDED: forward_proof(TOKEN, "GET", other, now, me)}
-    for_another_worker = {FORWARDED: forward_proof(TOKEN, "GET", path, now, "127.0.0.1:1")}
+    key = forwarding_secret({"admin": TOKEN})  # PAI_ADMIN_TOKEN's default name
+    stale = {FORWARDED: forward_proof(key, "GET", path, now - 120, me)}
+    for_other = {FORWARDED: forward_proof(key, "GET", other, now, me)}
+    for_another_worker = {FORWARDED: forward_proof(key, "GET", path, now, "127.0.0.1:1")}
+    with_the_token_itself = {FORWARDED: forward_proof(TOKEN, "GET", path, now, me)}
+    assert httpx.get(worker.url(path), headers=with_the_token_itself).status_code == 401
     assert httpx.get(worker.url(path), headers=stale, timeout=10).status_code == 401
     assert httpx.get(worker.url(path), headers=for_other, timeout=10).status_code == 401
     assert httpx.get(worker.url(path), headers=for_another_worker, timeout=10).status_code == 401
@@ -225,7 +238,7 @@ def test_a_forwarding_proof_is_bound_to_its_path_and_expires(services: list[Runn
         assert httpx.get(worker.url(path), headers=headers, timeout=10).status_code == 401
     weird = {b"Authorization": b"Bearer \xff\xfe"}
     assert httpx.get(worker.url(path), headers=weird, timeout=10).status_code == 401
-    fresh = {FORWARDED: forward_proof(TOKEN, "GET", path, now, me)}
+    fresh = {FORWARDED: forward_proof(key, "GET", path, now, me)}
     assert httpx.get(worker.url(path), headers=fresh, timeout=10).status_code in (200, 503)
 
 

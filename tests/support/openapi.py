@@ -1,4 +1,5 @@
-"""Checking webhook bodies against docs/webhooks.openapi.yaml, as a partner's tooling would."""
+"""Checking webhook bodies against docs/webhooks.openapi.yaml, as a partner's tooling would,
+and against the fields their type declares (services/personal_data/webhook-fields.yaml)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,8 @@ from typing import Any
 
 import yaml
 from jsonschema import Draft202012Validator, FormatChecker
+
+from services.personal_data.declarations import declaration
 
 DOC_PATH = Path(__file__).resolve().parents[2] / "docs" / "webhooks.openapi.yaml"
 
@@ -24,4 +27,9 @@ def body_errors(webhook_type: str, body: Any) -> list[str]:
         "schema"
     ]["$ref"]
     validator = Draft202012Validator({**doc, "$ref": ref}, format_checker=FormatChecker())
-    return [f"{'/'.join(map(str, e.path))}: {e.message}" for e in validator.iter_errors(body)]
+    errors = [f"{'/'.join(map(str, e.path))}: {e.message}" for e in validator.iter_errors(body)]
+    data = body.get("data") if isinstance(body, dict) else None
+    if isinstance(data, dict):
+        undeclared = declaration(webhook_type).undeclared(data)
+        errors += [f"data/{name}: not declared for {webhook_type}" for name in undeclared]
+    return errors

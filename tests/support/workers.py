@@ -29,6 +29,9 @@ WORKER_ENV = {  # what service tests run workers with: the topic clock, short se
     "PAI_ADMIN_TOKEN": TOKEN,
     "PAI_KAFKA_SESSION_TIMEOUT_S": "6",
     "PAI_KAFKA_HEARTBEAT_INTERVAL_S": "1",
+    # tests move the shared topic clock into eras far beyond their events' occurred_at
+    # (2026): a 10-year retention would remove their persons in the middle of a test
+    "PAI_PERSON_RETENTION_YEARS": "500",
 }
 
 

@@ -44,7 +44,7 @@ def test_every_topic_has_a_channel_with_its_key_and_current_schema() -> None:
     for spec in ALL_TOPICS:
         channel = by_address[spec.name]
         policy = channel["bindings"]["kafka"]["topicConfiguration"]["cleanup.policy"]
-        assert policy == ["compact" if spec.compacted else "delete"], spec.name
+        assert policy == spec.cleanup_policy, spec.name
         [message_ref] = channel["messages"].values()
         message = resolve(doc, message_ref["$ref"])
         key = message["bindings"]["kafka"]["key"]

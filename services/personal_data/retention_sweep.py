@@ -1,0 +1,88 @@
+"""Removing persons from a service's per-person table: the daily retention sweep (the Faust
+adapter of :mod:`services.personal_data.retention`) and one person on request
+(:func:`erase_person`, behind ``DELETE`` on the operator views, for ``pai forget``).
+
+Once a (clock) day, each worker looks at the persons of the partitions it owns and
+removes those whose last event is older than ``PAI_PERSON_RETENTION_YEARS``: ``del`` on
+the table writes the changelog tombstone, so a worker recovering later does not bring
+them back. It works in chunks under the service's lock, between batches.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from services.personal_data.retention import expired
+from services.runtime.partitioning import expected_partition
+
+log = logging.getLogger(__name__)
+CHUNK = 500
+RETENTION_CHECK_S = 5.0
+"""How often a worker asks whether a new day has come (it sweeps once a day)."""
+
+
+async def erase_person(
+    app: Any, table: Any, lock: asyncio.Lock, pesel: str, forget: Callable[[bytes], None]
+) -> dict[str, Any]:
+    """Remove ``pesel`` from ``table`` (the changelog gets a tombstone) and the service's
+    index (``forget``), between batches; the producer is flushed before it answers."""
+    key = pesel.encode()
+    async with lock:
+        present = table.get(key) is not None
+        if present:
+            del table[key]
+        forget(key)
+        await app.producer.flush()
+    return {"table": table.name, "removed": int(present)}
+
+
+class RetentionSweep:
+    def __init__(
+        self,
+        table: Any,
+        lock: asyncio.Lock,
+        owned: Callable[[], frozenset[int]],
+        partitions: int,
+        last_event: Callable[[bytes], dt.date | None],
+        years: int,
+        forget: Callable[[bytes], None],
+    ) -> None:
+        self.table, self.lock, self.owned, self.partitions = table, lock, owned, partitions
+        self.last_event, self.years, self.forget = last_event, years, forget
+        self.swept_on: dt.date | None = None
+
+    async def sweep(self, today: dt.date) -> int:
+        """Remove the expired persons of the owned partitions, once per ``today``."""
+        if self.swept_on == today:
+            return 0
+        owned = self.owned()
+        if not owned:
+            return 0
+        keys = [
+            k for k in list(self.table.keys()) if expected_partition(k, self.partitions) in owned
+        ]
+        removed = 0
+        for start in range(0, len(keys), CHUNK):
+            async with self.lock:
+                for key in keys[start : start + CHUNK]:
+                    raw = self.table.get(key)
+                    if raw is not None and expired(self.last_event(raw), today, self.years):
+                        del self.table[key]
+                        self.forget(key)
+                        removed += 1
+            await asyncio.sleep(0)
+        self.swept_on = today
+        log.log(
+            logging.WARNING if removed else logging.INFO,
+            "retention sweep of %s: %d of %d person(s) with a last event over %d years before"
+            " it removed",
+            today,
+            removed,
+            len(keys),
+            self.years,
+        )
+        return removed
