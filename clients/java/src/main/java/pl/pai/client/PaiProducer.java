@@ -67,6 +67,9 @@ public final class PaiProducer implements AutoCloseable {
           case EDITION_ID -> field(event, "edition_id").getBytes(StandardCharsets.UTF_8);
           case WEBHOOK_ID -> field(event, "webhook_id").getBytes(StandardCharsets.UTF_8);
           case NONE -> null;
+          case PERSON_RECORD ->
+              throw new IllegalArgumentException(
+                  topic.topicName + " is written by the PAI services only");
         };
     return new ProducerRecord<>(topic.topicName, key, singleObject(event));
   }

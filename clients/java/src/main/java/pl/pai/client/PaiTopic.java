@@ -20,7 +20,11 @@ public enum PaiTopic {
   SCHEDULER_EVENTS("pai.scheduler.events.v1", "scheduler-events", Key.PERSON_ID),
   CLOCK("pai.clock.v1", "clock", Key.NONE),
   /** The notifier's dead letters: webhooks not delivered (for operators' tools). */
-  NOTIFIER_DLQ("pai.notifier.dlq.v1", "notifier-dlq", Key.WEBHOOK_ID);
+  NOTIFIER_DLQ("pai.notifier.dlq.v1", "notifier-dlq", Key.WEBHOOK_ID),
+  /** The disclosure register: each webhook delivered with a person's data (RODO art. 15). */
+  DISCLOSURES("pai.notifier.disclosures.v1", "disclosures", Key.PERSON_RECORD),
+  /** The access log: reads of a person's data and erasures (for auditors' tools). */
+  AUDIT("pai.audit.v1", "audit", Key.PERSON_RECORD);
 
   /** What the Kafka key of a topic's records is. */
   public enum Key {
@@ -30,6 +34,11 @@ public enum PaiTopic {
     EDITION_ID,
     /** The webhook id (UTF-8). */
     WEBHOOK_ID,
+    /**
+     * {@code <PESEL>:<record id>} (UTF-8) on the PESEL's murmur2 partition, so that each
+     * record of a compacted per-person register is kept (an erasure's: {@code erased:<hash>:<id>}).
+     */
+    PERSON_RECORD,
     /** No key. */
     NONE
   }
