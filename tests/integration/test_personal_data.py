@@ -297,12 +297,17 @@ def test_a_persons_decisions_disclosures_reads_and_erasure(
 
     asyncio.run(compact())
 
+    found: dict[str, int] = {}
+
     def left() -> dict[str, int] | None:
         asyncio.run(roll_every_partition(pipeline.bootstrap, compacted))
-        found = {t: len(persons_records(pipeline.bootstrap, t, person)) for t in compacted}
+        found.update({t: len(persons_records(pipeline.bootstrap, t, person)) for t in compacted})
         return None if any(found.values()) else found
 
-    wait_for(left, 90, "compaction to remove every record of the person", interval=1)
+    try:
+        wait_for(left, 90, "compaction to remove every record of the person", interval=1)
+    except AssertionError as timed_out:
+        raise AssertionError(f"{timed_out}; records left per topic: {found}") from None
     raw_audit = asyncio.run(read_until_now({"bootstrap_servers": pipeline.bootstrap}, AUDIT.name))
     hashed = f"erased:{access_log.person_hash(HASH_SECRET, person)}:".encode()
     facts = [
