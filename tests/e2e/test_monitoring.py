@@ -1,5 +1,6 @@
-"""The monitoring on a real Prometheus: the three services as processes, scraped every second
-while a scripted run produces a dead letter, a partner outage and a retry backlog.
+"""The monitoring on a real Prometheus: the four services as processes, scraped every second
+while a scripted run produces a dead letter, a partner outage, a retry backlog and an OPS
+posting to the gateway (events written, repeated, badly signed, invalid, over its rate limit).
 
 Prometheus (Debian's, ``scripts/ensure-prometheus.sh``) scrapes each service's
 ``/metrics`` with the labels the Prometheus operator gives a pod (``job``, ``namespace``,
@@ -8,7 +9,8 @@ divided by 120 (15 minutes become 7.5 s; ``tests.support.prometheus.scaled``): t
 production rules are unchanged. Asserted as an operator would see it: every query of every
 dashboard panel, sent to Prometheus' HTTP API, returns a series with data, with the labels
 its legend names; PaiDeadLettersGrowing and PaiPartnerFailing fire on the scraped data and
-resolve after the sender and the partner recover. With ``PAI_DASHBOARD_DATA=<file>`` the
+resolve after the sender and the partner recover; PaiGatewayRateLimited fires for the OPS
+that keeps posting over its limit. With ``PAI_DASHBOARD_DATA=<file>`` the
 panels' data of the run is written there as JSON (``scripts/render_dashboard.py`` draws
 ``docs/dashboard.png`` from it).
 """
@@ -27,6 +29,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from services.local.embedded_broker import EmbeddedBroker
@@ -35,6 +38,7 @@ from tests.deploy.manifests import dashboard_panels, render
 from tests.integration.kafka_helpers import produce
 from tests.integration.service_helpers import wait_for
 from tests.support import events as ev
+from tests.support.gateway import benefits_granted, post
 from tests.support.prometheus import Prometheus, Target, rule_groups, scaled, write_rules
 from tests.support.receiver import Behaviour, Receiver, delivered, loopback_partner, write_partners
 from tests.support.workers import WORKER_ENV, broker_env
@@ -43,6 +47,10 @@ pytestmark = pytest.mark.e2e
 NAMESPACE = "pai-e2e"
 HEALTHY_OPS, FAILING_OPS = "9800011", "9800012"
 SECRET = "whsec_" + base64.b64encode(b"monitoring e2e secret, 32 bytes.").decode()
+INBOUND = "whsec_" + base64.b64encode(b"the healthy OPS posts with this.").decode()
+WRONG = "whsec_" + base64.b64encode(b"a secret the gateway never knew.").decode()
+# the healthy OPS may post 3 requests at once, then 1 a second: the run goes over that
+GATEWAY_LIMITS = {"inbound_rate_per_s": 1, "inbound_burst": 3}
 SCALE = 120  # production durations / test durations
 RATE_INTERVAL = "5s"  # Grafana's $__rate_interval for a 1 s scrape: max(4 x scrape, step + scrape)
 
@@ -59,7 +67,9 @@ def monitored(
     receiver.behaviours["failing"] = Behaviour(down=True)
     partners = write_partners(
         tmp_path / "partners.yaml",
-        loopback_partner(HEALTHY_OPS, receiver.url("healthy"), SECRET),
+        loopback_partner(
+            HEALTHY_OPS, receiver.url("healthy"), SECRET, inbound_secret=INBOUND, **GATEWAY_LIMITS
+        ),
         loopback_partner(FAILING_OPS, receiver.url("failing"), SECRET),
     )
     env = (
@@ -91,6 +101,13 @@ def monitored(
         receiver.stop()
 
 
+@pytest.fixture
+def ops_client() -> Iterator[httpx.Client]:
+    """The HTTP client of the OPS that posts to the gateway."""
+    with httpx.Client(timeout=10) as client:
+        yield client
+
+
 def firing(prometheus: Prometheus, alert: str) -> list[dict[str, Any]]:
     return [
         a
@@ -110,6 +127,29 @@ def at_healthy_ops(receiver: Receiver) -> set[str]:
     }
 
 
+def post_as_ops(client: httpx.Client, port: int, n: int) -> list[int]:
+    """One OPS's round of posts to the gateway: an event written, its repeat, a post signed
+    with a wrong secret, an invalid PESEL, then more invalid posts than its rate allows.
+    The statuses answered, in order."""
+    event = benefits_granted(19_050 + n, ops=HEALTHY_OPS)
+    posts = [
+        post(client, port, event, ops=HEALTHY_OPS, secret=INBOUND),
+        post(client, port, event, ops=HEALTHY_OPS, secret=INBOUND),
+        post(client, port, event, ops=HEALTHY_OPS, secret=WRONG),
+    ]
+    invalid = benefits_granted(19_060 + n, ops=HEALTHY_OPS, person_id="12345678901")
+    posts += [post(client, port, invalid, ops=HEALTHY_OPS, secret=INBOUND) for _ in range(4)]
+    return [r.status_code for r in posts]
+
+
+def over_the_limit(client: httpx.Client, port: int) -> list[int]:
+    """Eight invalid posts at once: one a second is allowed, the rest are answered 429."""
+    invalid = benefits_granted(19_070, ops=HEALTHY_OPS, person_id="12345678901")
+    return [
+        post(client, port, invalid, ops=HEALTHY_OPS, secret=INBOUND).status_code for _ in range(8)
+    ]
+
+
 def panel_queries() -> list[tuple[str, str, str, str]]:
     """(panel title, refId, PromQL with the dashboard's variables filled in, legend)."""
     return [
@@ -127,16 +167,19 @@ def panel_queries() -> list[tuple[str, str, str, str]]:
 
 
 def test_every_panel_has_data_and_the_alerts_fire_and_resolve_on_a_real_prometheus(
-    broker: EmbeddedBroker, monitored: tuple[Receiver, LocalPipeline, Prometheus]
+    broker: EmbeddedBroker,
+    monitored: tuple[Receiver, LocalPipeline, Prometheus],
+    ops_client: httpx.Client,
 ) -> None:
-    bs, (receiver, services, prometheus) = broker.bootstrap, monitored
+    bs, (receiver, services, prometheus), client = broker.bootstrap, monitored, ops_client
+    gateway = services.port_of("gateway")
     started = time.time()
     wait_for(
         lambda: (
-            set(prometheus.targets_up().values()) == {"up"} and len(prometheus.targets_up()) == 3
+            set(prometheus.targets_up().values()) == {"up"} and len(prometheus.targets_up()) == 4
         ),
         20,
-        "the three services scraped",
+        "the four services scraped",
     )
 
     # A small scripted story through the whole pipeline, in two rounds 3 s apart: a counter
@@ -182,11 +225,26 @@ def test_every_panel_has_data_and_the_alerts_fire_and_resolve_on_a_real_promethe
             for n in range(20)
         ]
         send(bs, "pai.scheduler.events.v1", failing)
+        # the OPS posts to the gateway: written, repeated, wrong secret, invalid, too often
+        statuses = post_as_ops(client, gateway, round_)
+        assert statuses[:4] == [202, 200, 401, 400], statuses
+        assert statuses[-1] == 429, statuses
         time.sleep(3)
     # a careless producer: bytes that are not our Avro, a record every 2 s for 20 s
     for n in range(10):
         send(bs, "pai.pup.profiles.v1", [(ev.pesel_from(19_200 + n).encode(), b"not avro")])
+        # and an OPS posting too often: its burst allowed, then one a second
+        assert over_the_limit(client, gateway).count(429) >= 8 - GATEWAY_LIMITS["inbound_burst"]
         time.sleep(2)
+    # over 10 answers 429 in (scaled) 15 minutes, for 15 minutes: fired during those 20 s
+    (limited,) = wait_for(
+        lambda: firing(prometheus, "PaiGatewayRateLimited"), 10, "PaiGatewayRateLimited firing"
+    )
+    assert (limited["labels"]["namespace"], limited["labels"]["partner"]) == (
+        NAMESPACE,
+        HEALTHY_OPS,
+    )
+    assert limited["annotations"]["runbook_url"].endswith("#alert-paigatewayratelimited")
     wait_for(
         lambda: delivered(receiver, "healthy"),
         30,
@@ -223,6 +281,11 @@ def test_every_panel_has_data_and_the_alerts_fire_and_resolve_on_a_real_promethe
         60,
         "PaiDeadLettersGrowing resolved",
     )
+    wait_for(
+        lambda: not active(prometheus, "PaiGatewayRateLimited"),
+        30,
+        "PaiGatewayRateLimited resolved once the OPS paces its posts",
+    )
     assert not firing(prometheus, "PaiServiceNotReady"), prometheus.alerts()
 
     # every query of every panel returns data over the run, with the labels of its legend
@@ -258,8 +321,25 @@ def test_every_panel_has_data_and_the_alerts_fire_and_resolve_on_a_real_promethe
         "Webhook attempts / s by outcome/A",
         "Retried / s by level/A",
         "Events skipped / s/A",
+        "Gateway requests / s by OPS and status/A",
+        "Gateway events / s by outcome/A",
+        "Gateway requests refused / s by reason/A",
+        "Gateway write time (p50, p99)/A",
     ):
         assert peak(key) > 0, f"{key}: the run's activity does not show"
+    # what an operator reads on the gateway's panels: who was refused, and why
+    shown = {
+        (s["metric"]["partner"], s["metric"].get("status") or s["metric"].get("reason"))
+        for key in (
+            "Gateway requests / s by OPS and status/A",
+            "Gateway requests refused / s by reason/A",
+        )
+        for s in data[key]["result"]
+    }
+    for status_or_reason in ("202", "200", "401", "400", "429", "bad-signature", "rate-limited"):
+        assert (HEALTHY_OPS, status_or_reason) in shown, (status_or_reason, shown)
+    outcomes = {s["metric"]["outcome"] for s in data["Gateway events / s by outcome/A"]["result"]}
+    assert {"accepted", "duplicate", "invalid"} <= outcomes, outcomes
     services.check_alive()
     if target := os.environ.get("PAI_DASHBOARD_DATA"):
         Path(target).write_text(
