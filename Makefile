@@ -12,7 +12,7 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $@
 
-## run: install, then the embedded broker on 127.0.0.1:9092, the topics, the three services and the demo (pai run --help)
+## run: install, then the embedded broker on 127.0.0.1:9092, the topics, the four services and the demo (pai run --help)
 run: $(STAMP)
 	$(BIN)/pai run --port 9092
 
