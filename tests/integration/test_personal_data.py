@@ -298,16 +298,21 @@ def test_a_persons_decisions_disclosures_reads_and_erasure(
     asyncio.run(compact())
 
     found: dict[str, int] = {}
+    tombstones: dict[str, int] = {}
 
     def left() -> dict[str, int] | None:
         asyncio.run(roll_every_partition(pipeline.bootstrap, compacted))
-        found.update({t: len(persons_records(pipeline.bootstrap, t, person)) for t in compacted})
+        records = {t: persons_records(pipeline.bootstrap, t, person) for t in compacted}
+        found.update({t: len(kept) for t, kept in records.items()})
+        tombstones.update({t: sum(v is None for _, v in kept) for t, kept in records.items()})
         return None if any(found.values()) else found
 
     try:
         wait_for(left, 90, "compaction to remove every record of the person", interval=1)
     except AssertionError as timed_out:
-        raise AssertionError(f"{timed_out}; records left per topic: {found}") from None
+        raise AssertionError(
+            f"{timed_out}; records left per topic: {found}, of them tombstones: {tombstones}"
+        ) from None
     raw_audit = asyncio.run(read_until_now({"bootstrap_servers": pipeline.bootstrap}, AUDIT.name))
     hashed = f"erased:{access_log.person_hash(HASH_SECRET, person)}:".encode()
     facts = [
