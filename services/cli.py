@@ -29,7 +29,7 @@ from services.runtime.deadletter import read_error_headers
 from services.runtime.kafka_admin import create_topics, partition_counts
 from services.runtime.logs import mask_personal
 from services.runtime.processes import sigterm_like_ctrl_c
-from services.runtime.schemas import SchemaStore
+from services.runtime.schemas import SchemaLoadError, SchemaStore
 from services.runtime.settings import kafka_client_kwargs, load_settings, producer_kwargs
 from services.runtime.topic_reader import read_until_now
 from services.runtime.topics import ALL_TOPICS, DLQ
@@ -96,7 +96,11 @@ def cmd_topics_list(args: argparse.Namespace) -> int:
 
 
 def cmd_schemas_check(args: argparse.Namespace) -> int:
-    store = SchemaStore(args.schemas_dir)
+    try:
+        store = SchemaStore(args.schemas_dir)
+    except (SchemaLoadError, FileNotFoundError) as refused:
+        print(f"1 problem(s):\n  {refused}", file=sys.stderr)
+        return 1
     problems = check_store(store)
     for name in store.names:
         versions = store.versions(name)

