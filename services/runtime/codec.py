@@ -168,12 +168,11 @@ class AvroCodec:
                 f"{len(data) - buf.tell()} bytes follow the {self.schema_name}"
                 f" v{version.version} record: one record per Kafka value",
             )
-        if writer.branch is not None:  # a record written alone, resolved to its branch
-            full_name, fields = writer.branch.full_name, value
-        elif self._is_union:
+        if isinstance(value, tuple):  # a union written whole, read as a union
             full_name, fields = value
-        else:
-            full_name, fields = self.current.record_names[0], value
+        else:  # a record written alone (a branch, or a record schema), or read as a record
+            full_name = writer.branch.full_name if writer.branch else version.record_names[0]
+            fields = value
         return Decoded(full_name.rsplit(".", 1)[-1], fields, version.version)
 
     def _writer_of(self, data: bytes) -> Writer:

@@ -107,3 +107,19 @@ def test_identical_schemas_in_two_topics_are_a_check_problem(tmp_path: Path) -> 
     store = SchemaStore(schema_dir(tmp_path, {"profiles": [PROFILES_V1], "copy": [PROFILES_V1]}))
     problems = [str(p) for p in check_store(store)]
     assert any(p.startswith("profiles v1: the same schema as copy v1") for p in problems), problems
+
+
+def test_a_record_schema_writer_read_against_a_union_reader_picks_the_matching_branch(
+    tmp_path: Path,
+) -> None:
+    record_type, fields, data = editions_v1_bytes(tmp_path)
+    changed = copy(EDITIONS_V1)
+    changed["fields"].append({"name": "note", "type": "string", "default": "", "doc": "n"})
+    store = SchemaStore(
+        schema_dir(tmp_path / "s", {"program-editions": [EDITIONS_V1, [changed, WITHDRAWN]]})
+    )
+    decoded = AvroCodec("program-editions", store).decode(data)
+    assert decoded.type == record_type
+    assert decoded.fields == {**fields, "note": ""}
+    assert decoded.writer_version == 1
+
