@@ -87,6 +87,33 @@ class AvroCodec:
         names = self.current.record_names
         self._full_names = {name.rsplit(".", 1)[-1]: name for name in names}
         self._header = MAGIC + self.current.fingerprint
+        self._renamed = self._current_names()
+
+    def _current_names(self) -> dict[str, str]:
+        """Each top-level record name of any kept version -> the current record it is read as.
+
+        Avro schema resolution matches a writer record to the reader's record of the same
+        name, or of the same unqualified name, or whose ``aliases`` name it; so a record
+        renamed with an alias is returned under its current name, whichever form wrote it.
+        """
+        current = self.current.raw if self._is_union else [self.current.raw]
+        by_full: dict[str, str] = {}
+        by_short: dict[str, str] = {}
+        for record in current:
+            full = f"{record['namespace']}.{record['name']}"
+            by_full[full] = full
+            by_short.setdefault(record["name"], full)
+            for alias in record.get("aliases", []):
+                by_full.setdefault(
+                    alias if "." in alias else f"{record['namespace']}.{alias}", full
+                )
+        found: dict[str, str] = {}
+        for version in self.store.versions(self.schema_name):
+            for name in version.record_names:
+                target = by_full.get(name) or by_short.get(name.rsplit(".", 1)[-1])
+                if target is not None:
+                    found[name] = target
+        return found
 
     # -- writing ---------------------------------------------------------------------------
     def encode(self, record_type: str, fields: dict[str, Any]) -> bytes:
@@ -173,6 +200,7 @@ class AvroCodec:
         else:  # a record written alone (a branch, or a record schema), or read as a record
             full_name = writer.branch.full_name if writer.branch else version.record_names[0]
             fields = value
+        full_name = self._renamed.get(str(full_name), str(full_name))
         return Decoded(full_name.rsplit(".", 1)[-1], fields, version.version)
 
     def _writer_of(self, data: bytes) -> Writer:

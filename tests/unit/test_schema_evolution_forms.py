@@ -123,3 +123,21 @@ def test_a_record_schema_writer_read_against_a_union_reader_picks_the_matching_b
     assert decoded.fields == {**fields, "note": ""}
     assert decoded.writer_version == 1
 
+
+def renamed_profiles(tmp_path: Path) -> SchemaStore:
+    v2 = copy(PROFILES_V1)
+    v2[1]["name"] = "ProfileSet"
+    v2[1]["aliases"] = ["pl.pai.pup.profiles.ProfileEstablished"]
+    return SchemaStore(schema_dir(tmp_path, {"profiles": [PROFILES_V1, v2]}))
+
+
+def test_a_record_renamed_with_an_alias_reads_under_its_current_name_in_both_forms(
+    tmp_path: Path,
+) -> None:
+    codec = AvroCodec("profiles", renamed_profiles(tmp_path / "s"))
+    old = AvroCodec("profiles", SchemaStore(schema_dir(tmp_path, {"profiles": [PROFILES_V1]})))
+    record_type, fields = samples(old.current)[1]
+    assert record_type == "ProfileEstablished"
+    for data in (old.encode(record_type, fields), old.encode_branch(record_type, fields)):
+        decoded = codec.decode(data)
+        assert (decoded.type, decoded.fields) == ("ProfileSet", fields)
