@@ -177,23 +177,27 @@ class AvroCodec:
         reader = None if version is self.current else self.current.parsed
         try:
             value: Any = schemaless_reader(buf, writer.parsed, reader, return_record_name=True)
-        except (EOFError, IndexError):
-            raise UndecodableRecord(
-                DecodeFailure.TRUNCATED_BODY,
-                f"the Avro body ends early for {self.schema_name} v{version.version}"
-                f" ({len(data)} bytes): the record was cut",
-            ) from None
         except Exception as exc:  # fastavro raises many kinds on corrupt input
+            # fastavro reports a body that ends early as EOFError, or as IndexError once
+            # the buffer is spent; an IndexError before that is a union index out of range
+            if isinstance(exc, EOFError) or (
+                isinstance(exc, IndexError) and buf.tell() >= len(data)
+            ):
+                raise UndecodableRecord(
+                    DecodeFailure.TRUNCATED_BODY,
+                    f"the Avro body ends early for {self._what(writer)}"
+                    f" ({len(data)} bytes): the record was cut",
+                ) from None
             raise UndecodableRecord(
                 DecodeFailure.INVALID_BODY,
-                f"the Avro body is not a {self.schema_name} v{version.version} record:"
-                f" {type(exc).__name__}: {exc}",
+                f"the Avro body is not a {self._what(writer)}: {type(exc).__name__}: {exc}"
+                f"{self._form_hint(writer, data)}",
             ) from None
         if buf.tell() != len(data):
             raise UndecodableRecord(
                 DecodeFailure.TRAILING_BYTES,
-                f"{len(data) - buf.tell()} bytes follow the {self.schema_name}"
-                f" v{version.version} record: one record per Kafka value",
+                f"{len(data) - buf.tell()} bytes follow the {self._what(writer)}:"
+                f" one record per Kafka value{self._form_hint(writer, data)}",
             )
         if isinstance(value, tuple):  # a union written whole, read as a union
             full_name, fields = value
@@ -202,6 +206,39 @@ class AvroCodec:
             fields = value
         full_name = self._renamed.get(str(full_name), str(full_name))
         return Decoded(full_name.rsplit(".", 1)[-1], fields, version.version)
+
+    def _what(self, writer: Writer) -> str:
+        """The writer in a message: ``profiles v1`` or ``record X (a branch of profiles v1)``."""
+        what = f"{writer.version.name} v{writer.version.version}"
+        if writer.branch is None:
+            return f"{what} {writer.form}"
+        return f"record {writer.branch.full_name} written alone (a branch of {what})"
+
+    def _form_hint(self, writer: Writer, data: bytes) -> str:
+        """When the body reads as the other writer form of the same version, say so."""
+        version = writer.version
+        if not version.branches:
+            return ""
+        if writer.branch is None:  # union fingerprint: is the body one record alone?
+            others = [(b.parsed, f"record {b.full_name} written alone") for b in version.branches]
+        else:
+            others = [(version.parsed, f"the whole union ({version.name} v{version.version})")]
+        for parsed, label in others:
+            buf = io.BytesIO(data)
+            buf.seek(HEADER_LEN)
+            try:
+                schemaless_reader(buf, parsed, None)
+            except Exception:  # fastavro raises many kinds: not this form either
+                continue
+            if buf.tell() == len(data):
+                return (
+                    f"; the body is {label}: the header must carry the fingerprint of the"
+                    " schema the body was written with (a union-form value starts with the"
+                    " branch index; a record written alone, as a generated class's"
+                    " toByteBuffer() writes, carries its own record's fingerprint;"
+                    " `pai schemas list` prints which fingerprint goes with which form)"
+                )
+        return ""
 
     def _writer_of(self, data: bytes) -> Writer:
         if data[:2] != MAGIC[: len(data)]:

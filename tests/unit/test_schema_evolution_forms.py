@@ -141,3 +141,32 @@ def test_a_record_renamed_with_an_alias_reads_under_its_current_name_in_both_for
     for data in (old.encode(record_type, fields), old.encode_branch(record_type, fields)):
         decoded = codec.decode(data)
         assert (decoded.type, decoded.fields) == ("ProfileSet", fields)
+
+
+@pytest.mark.parametrize("record_type", [rt for rt, _ in samples(STORE.current("profiles"))])
+def test_a_union_fingerprint_on_a_record_alone_is_invalid_body_naming_the_form(
+    record_type: str,
+) -> None:
+    codec = AvroCodec("profiles")
+    fields = dict(samples(STORE.current("profiles")))[record_type]
+    union, alone = codec.encode(record_type, fields), codec.encode_branch(record_type, fields)
+    with pytest.raises(UndecodableRecord) as caught:
+        codec.decode(union[:10] + alone[10:])
+    assert caught.value.reason is DecodeFailure.INVALID_BODY
+    message = str(caught.value)
+    assert f"the body is record {codec.current.branch(record_type).full_name} written alone" in (
+        message
+    )
+    assert "pai schemas list" in message
+
+
+def test_a_record_fingerprint_on_a_union_body_names_the_record() -> None:
+    codec = AvroCodec("profiles")
+    record_type, fields = samples(STORE.current("profiles"))[0]
+    union, alone = codec.encode(record_type, fields), codec.encode_branch(record_type, fields)
+    with pytest.raises(UndecodableRecord) as caught:
+        codec.decode(alone[:10] + union[10:])
+    assert caught.value.reason in (DecodeFailure.INVALID_BODY, DecodeFailure.TRAILING_BYTES)
+    full_name = codec.current.branch(record_type).full_name
+    assert f"record {full_name} written alone (a branch of profiles v" in str(caught.value)
+    assert "the body is the whole union (profiles v" in str(caught.value)
