@@ -5,8 +5,9 @@ the other end-to-end tests; then ``mvn -Pe2e verify`` builds the kit and runs it
 tests: the shared test vectors and the producer's checks (surefire), and ``EndToEndIT``
 (failsafe), in which a Java producer publishes a person's registration, profile,
 benefits and referral with the generated classes' own bytes and a Java consumer reads
-the eligible decision and the ``ReferralAccepted``. Maven takes its dependencies from
-``~/.m2`` (``scripts/ensure-java-client.sh``, run by ``make test``, fetched them).
+the eligible decision and the ``ReferralAccepted``. Maven runs offline and takes its
+dependencies and plugins from ``~/.m2`` (``scripts/ensure-java-client.sh``, run by ``make
+test``, fetched them), so nothing is downloaded while Kafka and the services run.
 """
 
 from __future__ import annotations
@@ -55,6 +56,7 @@ def test_the_java_kit_builds_and_its_end_to_end_test_passes(
     result = subprocess.run(
         [
             mvn,
+            "-o",  # offline: scripts/ensure-java-client.sh fetched every plugin it runs
             "-q",
             "-B",
             "-Dstyle.color=never",
