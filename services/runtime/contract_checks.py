@@ -2,6 +2,10 @@
 
 - BACKWARD_TRANSITIVE: every version, as reader, can read data written with
   every earlier version (Apache Avro's own schema-resolution checker).
+- Nothing taken away between consecutive versions (the SPEC names the records, fields
+  and symbols producers and consumers rely on; Avro's checker alone allows these): no
+  record, enum or fixed type removed or renamed (an alias rename, a namespace move), no
+  field removed or renamed, no enum symbol removed (old data would read as the default).
 - One fingerprint per whole schema: no version identical to another (of its topic or
   of another topic).
 - Documentation: every record, enum and field has a ``doc``; every enum has a
@@ -12,13 +16,14 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from itertools import pairwise
 from typing import Any
 
 import avro.errors
 import avro.schema
 from avro.compatibility import ReaderWriterCompatibilityChecker, SchemaCompatibilityType
 
-from services.runtime.schemas import SchemaStore, SchemaVersion
+from services.runtime.schemas import SchemaStore, SchemaVersion, named_types
 
 
 @dataclass(frozen=True)
@@ -77,6 +82,53 @@ def backward_transitive_problems(versions: list[SchemaVersion]) -> list[Problem]
                     )
                 )
     return problems
+
+
+def _aliases(definition: Any) -> set[str]:
+    namespace = definition.get("namespace", "")
+    return {
+        alias if "." in alias or not namespace else f"{namespace}.{alias}"
+        for alias in definition.get("aliases", [])
+    }
+
+
+def removal_problems(earlier: SchemaVersion, later: SchemaVersion) -> list[Problem]:
+    """What ``later`` takes away from ``earlier``: named types, fields, enum symbols."""
+    before, after = named_types(earlier.raw), named_types(later.raw)
+    problems: list[str] = []
+    since = f"(in v{earlier.version})"
+    for full, old in before.items():
+        new = after.get(full)
+        if new is None:
+            renamed = sorted(name for name, d in after.items() if full in _aliases(d))
+            if renamed:
+                problems.append(
+                    f"{old['type']} {full} {since} was renamed to {renamed[0]}: producers and"
+                    " consumers rely on its name (generated classes, the services' record"
+                    " types); a rename would be a new topic"
+                )
+            else:
+                problems.append(f"{old['type']} {full} {since} was removed")
+            continue
+        if old["type"] == "enum" and new.get("type") == "enum":
+            gone = [s for s in old["symbols"] if s not in new["symbols"]]
+            if gone:
+                problems.append(
+                    f"enum {full} lost symbol(s) {', '.join(gone)} {since}: data written with"
+                    f" them would read as the default {new.get('default')!r}"
+                )
+        if old["type"] in ("record", "error") and new.get("type") in ("record", "error"):
+            kept = {f["name"]: f for f in new.get("fields", [])}
+            for fld in old.get("fields", []):
+                if fld["name"] in kept:
+                    continue
+                to = [f["name"] for f in kept.values() if fld["name"] in f.get("aliases", [])]
+                how = f"renamed to {to[0]}" if to else "removed"
+                problems.append(
+                    f"field {full}.{fld['name']} {since} was {how}: producers and consumers"
+                    " rely on it (the SPEC's minimum fields among them)"
+                )
+    return [Problem(later.name, later.version, p) for p in problems]
 
 
 def documentation_problems(version: SchemaVersion) -> list[Problem]:
@@ -141,6 +193,8 @@ def check_store(store: SchemaStore) -> list[Problem]:
     for name in store.names:
         versions = store.versions(name)
         problems.extend(backward_transitive_problems(versions))
+        for earlier, later in pairwise(versions):
+            problems.extend(removal_problems(earlier, later))
         for version in versions:
             problems.extend(documentation_problems(version))
     return problems

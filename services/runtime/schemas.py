@@ -71,6 +71,14 @@ def _named_definitions(schema: Any, namespace: str | None, found: dict[str, Any]
             _named_definitions(kind, namespace, found)
 
 
+def named_types(schema: Any) -> dict[str, Any]:
+    """Every named type (record, enum, fixed) a schema defines, by full name, each with its
+    ``name`` and ``namespace`` made explicit."""
+    found: dict[str, Any] = {}
+    _named_definitions(schema, None, found)
+    return found
+
+
 def standalone(branch: Any, union: list[Any]) -> Any:
     """The branch as a schema of its own: as Apache Avro Java prints a record of a union.
 
