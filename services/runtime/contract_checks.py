@@ -100,7 +100,12 @@ def removal_problems(earlier: SchemaVersion, later: SchemaVersion) -> list[Probl
     for full, old in before.items():
         new = after.get(full)
         if new is None:
-            renamed = sorted(name for name, d in after.items() if full in _aliases(d))
+            short = full.rsplit(".", 1)[-1]
+            renamed = sorted(name for name, d in after.items() if full in _aliases(d)) or sorted(
+                name
+                for name in after
+                if name.rsplit(".", 1)[-1] == short  # a namespace move
+            )
             if renamed:
                 problems.append(
                     f"{old['type']} {full} {since} was renamed to {renamed[0]}: producers and"

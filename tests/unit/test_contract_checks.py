@@ -107,10 +107,13 @@ def test_renaming_a_record_is_refused(tmp_path: Path, how: str) -> None:
     else:
         v2[1]["namespace"] = "pl.pai.pup.registry"
     problems = [str(p) for p in check_store(SchemaStore(copy_with_v2(tmp_path, v2)))]
-    assert any(
-        p.startswith("profiles v2: record pl.pai.pup.profiles.ProfileEstablished (in v1) was")
-        for p in problems
-    ), problems
+    to = (
+        "pl.pai.pup.profiles.ProfileSet"
+        if how == "alias"
+        else "pl.pai.pup.registry.ProfileEstablished"
+    )
+    was = "profiles v2: record pl.pai.pup.profiles.ProfileEstablished (in v1) was renamed"
+    assert any(p.startswith(f"{was} to {to}") for p in problems), problems
 
 
 def test_removing_an_enum_symbol_without_a_default_is_caught() -> None:
