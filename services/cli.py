@@ -95,11 +95,18 @@ def cmd_topics_list(args: argparse.Namespace) -> int:
     return 0 if all(t.name in counts for t in ALL_TOPICS) else 1
 
 
-def cmd_schemas_check(args: argparse.Namespace) -> int:
+def _schema_store(args: argparse.Namespace) -> SchemaStore | None:
+    """The store of ``--schemas-dir``, or None with the file at fault on stderr."""
     try:
-        store = SchemaStore(args.schemas_dir)
+        return SchemaStore(args.schemas_dir)
     except (SchemaLoadError, FileNotFoundError) as refused:
         print(f"1 problem(s):\n  {refused}", file=sys.stderr)
+        return None
+
+
+def cmd_schemas_check(args: argparse.Namespace) -> int:
+    store = _schema_store(args)
+    if store is None:
         return 1
     problems = check_store(store)
     for name in store.names:
@@ -115,7 +122,9 @@ def cmd_schemas_check(args: argparse.Namespace) -> int:
 
 
 def cmd_schemas_list(args: argparse.Namespace) -> int:
-    store = SchemaStore(args.schemas_dir)
+    store = _schema_store(args)
+    if store is None:
+        return 1
     for name in store.names:
         for version in store.versions(name):
             fp = version.fingerprint[::-1].hex()

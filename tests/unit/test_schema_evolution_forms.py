@@ -91,16 +91,40 @@ def test_two_topics_unions_sharing_one_record_load_and_each_topic_reads_it(
     assert "ProfileEstablished (a record of profiles v1)" in str(caught.value)
 
 
-def test_pai_schemas_check_reports_an_unreadable_schema_file_without_a_traceback(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+def _no_fields(v2: Any) -> None:
+    v2[0].pop("fields")
+
+
+def _duplicate_field(v2: Any) -> None:
+    v2[0]["fields"].append(dict(v2[0]["fields"][0]))
+
+
+@pytest.mark.parametrize(
+    ("text", "said"),
+    [
+        ('[{"type": "record", "name": "X"', "profiles/v2.avsc: JSONDecodeError"),
+        ("[42]", "profiles/v2.avsc:"),
+        (_no_fields, "profiles v2: Apache Avro refuses the schema"),
+        (_duplicate_field, "profiles v2: Apache Avro refuses the schema"),
+    ],
+    ids=["broken-json", "not-a-schema", "record-without-fields", "duplicate-field"],
+)
+def test_pai_schemas_check_reports_a_bad_schema_file_without_a_traceback(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], text: Any, said: str
 ) -> None:
     root = schema_dir(tmp_path, {"profiles": [PROFILES_V1]})
-    (root / "profiles" / "v2.avsc").write_text('[{"type": "record", "name": "X"')
-    with pytest.raises(SystemExit) as exited:
-        main(["schemas", "check", "--schemas-dir", str(root)])
-    assert exited.value.code == 1
-    err = capsys.readouterr().err
-    assert "profiles/v2.avsc" in err and "Traceback" not in err
+    if callable(text):
+        v2 = copy(PROFILES_V1)
+        text(v2)
+        text = json.dumps(v2)
+    (root / "profiles" / "v2.avsc").write_text(text)
+    for command in ("check", "list"):
+        with pytest.raises(SystemExit) as exited:
+            main(["schemas", command, "--schemas-dir", str(root)])
+        err = capsys.readouterr().err
+        if command == "check" or "avsc" in said:
+            assert exited.value.code == 1
+            assert said in err and "Traceback" not in err, err
 
 
 def test_identical_schemas_in_two_topics_are_a_check_problem(tmp_path: Path) -> None:
