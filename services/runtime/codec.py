@@ -201,7 +201,9 @@ class AvroCodec:
             )
         if isinstance(value, tuple):  # a union written whole, read as a union
             full_name, fields = value
-        else:  # a record written alone (a branch, or a record schema), or read as a record
+        elif not self._is_union:  # read as the current record schema: its record
+            full_name, fields = self.current.record_names[0], value
+        else:  # a record written alone (a branch, or a record schema) read as a union
             full_name = writer.branch.full_name if writer.branch else version.record_names[0]
             fields = value
         full_name = self._renamed.get(str(full_name), str(full_name))

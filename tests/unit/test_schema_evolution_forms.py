@@ -194,3 +194,17 @@ def test_a_record_fingerprint_on_a_union_body_names_the_record() -> None:
     full_name = codec.current.branch(record_type).full_name
     assert f"record {full_name} written alone (a branch of profiles v" in str(caught.value)
     assert "the body is the whole union (profiles v" in str(caught.value)
+
+
+def test_a_union_writer_read_as_a_record_schema_is_named_as_that_record(tmp_path: Path) -> None:
+    """A union v1 ``[Withdrawn, Edition]`` and a record v2 ``Edition``: the name is v2's."""
+    store_v1 = SchemaStore(
+        schema_dir(tmp_path / "v1", {"program-editions": [[WITHDRAWN, EDITIONS_V1]]})
+    )
+    record_type, fields = samples(store_v1.current("program-editions"))[1]
+    data = AvroCodec("program-editions", store_v1).encode(record_type, fields)
+    store = SchemaStore(
+        schema_dir(tmp_path / "s", {"program-editions": [[WITHDRAWN, EDITIONS_V1], EDITIONS_V1]})
+    )
+    decoded = AvroCodec("program-editions", store).decode(data)
+    assert (decoded.type, decoded.fields) == ("ProgramEdition", fields)
