@@ -29,7 +29,7 @@ from services.runtime.deadletter import read_error_headers
 from services.runtime.kafka_admin import create_topics, partition_counts
 from services.runtime.logs import mask_personal
 from services.runtime.processes import sigterm_like_ctrl_c
-from services.runtime.schemas import SchemaStore
+from services.runtime.schemas import SchemaLoadError, SchemaStore
 from services.runtime.settings import kafka_client_kwargs, load_settings, producer_kwargs
 from services.runtime.topic_reader import read_until_now
 from services.runtime.topics import ALL_TOPICS, DLQ
@@ -95,8 +95,19 @@ def cmd_topics_list(args: argparse.Namespace) -> int:
     return 0 if all(t.name in counts for t in ALL_TOPICS) else 1
 
 
+def _schema_store(args: argparse.Namespace) -> SchemaStore | None:
+    """The store of ``--schemas-dir``, or None with the file at fault on stderr."""
+    try:
+        return SchemaStore(args.schemas_dir)
+    except (SchemaLoadError, FileNotFoundError) as refused:
+        print(f"1 problem(s):\n  {refused}", file=sys.stderr)
+        return None
+
+
 def cmd_schemas_check(args: argparse.Namespace) -> int:
-    store = SchemaStore(args.schemas_dir)
+    store = _schema_store(args)
+    if store is None:
+        return 1
     problems = check_store(store)
     for name in store.names:
         versions = store.versions(name)
@@ -106,12 +117,14 @@ def cmd_schemas_check(args: argparse.Namespace) -> int:
         for problem in problems:
             print(f"  {problem}", file=sys.stderr)
         return 1
-    print("all schemas are documented and BACKWARD_TRANSITIVE compatible")
+    print("all schemas are documented and BACKWARD_TRANSITIVE compatible; none takes anything away")
     return 0
 
 
 def cmd_schemas_list(args: argparse.Namespace) -> int:
-    store = SchemaStore(args.schemas_dir)
+    store = _schema_store(args)
+    if store is None:
+        return 1
     for name in store.names:
         for version in store.versions(name):
             fp = version.fingerprint[::-1].hex()

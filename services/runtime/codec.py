@@ -87,6 +87,33 @@ class AvroCodec:
         names = self.current.record_names
         self._full_names = {name.rsplit(".", 1)[-1]: name for name in names}
         self._header = MAGIC + self.current.fingerprint
+        self._renamed = self._current_names()
+
+    def _current_names(self) -> dict[str, str]:
+        """Each top-level record name of any kept version -> the current record it is read as.
+
+        Avro schema resolution matches a writer record to the reader's record of the same
+        name, or of the same unqualified name, or whose ``aliases`` name it; so a record
+        renamed with an alias is returned under its current name, whichever form wrote it.
+        """
+        current = self.current.raw if self._is_union else [self.current.raw]
+        by_full: dict[str, str] = {}
+        by_short: dict[str, str] = {}
+        for record in current:
+            full = f"{record['namespace']}.{record['name']}"
+            by_full[full] = full
+            by_short.setdefault(record["name"], full)
+            for alias in record.get("aliases", []):
+                by_full.setdefault(
+                    alias if "." in alias else f"{record['namespace']}.{alias}", full
+                )
+        found: dict[str, str] = {}
+        for version in self.store.versions(self.schema_name):
+            for name in version.record_names:
+                target = by_full.get(name) or by_short.get(name.rsplit(".", 1)[-1])
+                if target is not None:
+                    found[name] = target
+        return found
 
     # -- writing ---------------------------------------------------------------------------
     def encode(self, record_type: str, fields: dict[str, Any]) -> bytes:
@@ -150,31 +177,70 @@ class AvroCodec:
         reader = None if version is self.current else self.current.parsed
         try:
             value: Any = schemaless_reader(buf, writer.parsed, reader, return_record_name=True)
-        except (EOFError, IndexError):
-            raise UndecodableRecord(
-                DecodeFailure.TRUNCATED_BODY,
-                f"the Avro body ends early for {self.schema_name} v{version.version}"
-                f" ({len(data)} bytes): the record was cut",
-            ) from None
         except Exception as exc:  # fastavro raises many kinds on corrupt input
+            # fastavro reports a body that ends early as EOFError, or as IndexError once
+            # the buffer is spent; an IndexError before that is a union index out of range
+            if isinstance(exc, EOFError) or (
+                isinstance(exc, IndexError) and buf.tell() >= len(data)
+            ):
+                raise UndecodableRecord(
+                    DecodeFailure.TRUNCATED_BODY,
+                    f"the Avro body ends early for {self._what(writer)}"
+                    f" ({len(data)} bytes): the record was cut",
+                ) from None
             raise UndecodableRecord(
                 DecodeFailure.INVALID_BODY,
-                f"the Avro body is not a {self.schema_name} v{version.version} record:"
-                f" {type(exc).__name__}: {exc}",
+                f"the Avro body is not a {self._what(writer)}: {type(exc).__name__}: {exc}"
+                f"{self._form_hint(writer, data)}",
             ) from None
         if buf.tell() != len(data):
             raise UndecodableRecord(
                 DecodeFailure.TRAILING_BYTES,
-                f"{len(data) - buf.tell()} bytes follow the {self.schema_name}"
-                f" v{version.version} record: one record per Kafka value",
+                f"{len(data) - buf.tell()} bytes follow the {self._what(writer)}:"
+                f" one record per Kafka value{self._form_hint(writer, data)}",
             )
-        if writer.branch is not None:  # a record written alone, resolved to its branch
-            full_name, fields = writer.branch.full_name, value
-        elif self._is_union:
+        if isinstance(value, tuple):  # a union written whole, read as a union
             full_name, fields = value
-        else:
+        elif not self._is_union:  # read as the current record schema: its record
             full_name, fields = self.current.record_names[0], value
+        else:  # a record written alone (a branch, or a record schema) read as a union
+            full_name = writer.branch.full_name if writer.branch else version.record_names[0]
+            fields = value
+        full_name = self._renamed.get(str(full_name), str(full_name))
         return Decoded(full_name.rsplit(".", 1)[-1], fields, version.version)
+
+    def _what(self, writer: Writer) -> str:
+        """The writer in a message: ``profiles v1`` or ``record X (a branch of profiles v1)``."""
+        what = f"{writer.version.name} v{writer.version.version}"
+        if writer.branch is None:
+            return f"{what} {writer.form}"
+        return f"record {writer.branch.full_name} written alone (a branch of {what})"
+
+    def _form_hint(self, writer: Writer, data: bytes) -> str:
+        """When the body reads as the other writer form of the same version, say so."""
+        version = writer.version
+        if not version.branches:
+            return ""
+        if writer.branch is None:  # union fingerprint: is the body one record alone?
+            others = [(b.parsed, f"record {b.full_name} written alone") for b in version.branches]
+        else:
+            others = [(version.parsed, f"the whole union ({version.name} v{version.version})")]
+        for parsed, label in others:
+            buf = io.BytesIO(data)
+            buf.seek(HEADER_LEN)
+            try:
+                schemaless_reader(buf, parsed, None)
+            except Exception:  # fastavro raises many kinds: not this form either
+                continue
+            if buf.tell() == len(data):
+                return (
+                    f"; the body is {label}: the header must carry the fingerprint of the"
+                    " schema the body was written with (a union-form value starts with the"
+                    " branch index; a record written alone, as a generated class's"
+                    " toByteBuffer() writes, carries its own record's fingerprint;"
+                    " `pai schemas list` prints which fingerprint goes with which form)"
+                )
+        return ""
 
     def _writer_of(self, data: bytes) -> Writer:
         if data[:2] != MAGIC[: len(data)]:
@@ -189,20 +255,25 @@ class AvroCodec:
                 f"the value has {len(data)} bytes, fewer than the 10-byte single-object header",
             )
         fp = data[2:HEADER_LEN]
-        writer = self.store.by_fingerprint(fp)
-        if writer is None:
+        writer = self.store.writer(self.schema_name, fp)
+        if writer is not None:
+            return writer
+        elsewhere = self.store.writers_with(fp)
+        if not elsewhere:
             raise UndecodableRecord(
                 DecodeFailure.UNKNOWN_FINGERPRINT,
                 f"no kept schema has fingerprint {fp[::-1].hex()} (CRC-64-AVRO, big-endian hex):"
                 f" write with a published version of {self.schema_name}"
                 " (see schemas/ and docs/asyncapi.yaml)",
             )
-        if writer.version.name != self.schema_name:
-            what = f"{writer.version.name} v{writer.version.version}"
-            if writer.branch is not None:
-                what = f"{writer.branch.full_name} (a record of {what})"
-            raise UndecodableRecord(
-                DecodeFailure.WRONG_SCHEMA,
-                f"the value was written with {what}, but this topic carries {self.schema_name}",
-            )
-        return writer
+        whats = []
+        for other in elsewhere:
+            what = f"{other.version.name} v{other.version.version}"
+            if other.branch is not None:
+                what = f"{other.branch.full_name} (a record of {what})"
+            whats.append(what)
+        raise UndecodableRecord(
+            DecodeFailure.WRONG_SCHEMA,
+            f"the value was written with {' or '.join(dict.fromkeys(whats))},"
+            f" but this topic carries {self.schema_name}",
+        )

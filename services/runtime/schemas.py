@@ -71,6 +71,14 @@ def _named_definitions(schema: Any, namespace: str | None, found: dict[str, Any]
             _named_definitions(kind, namespace, found)
 
 
+def named_types(schema: Any) -> dict[str, Any]:
+    """Every named type (record, enum, fixed) a schema defines, by full name, each with its
+    ``name`` and ``namespace`` made explicit."""
+    found: dict[str, Any] = {}
+    _named_definitions(schema, None, found)
+    return found
+
+
 def standalone(branch: Any, union: list[Any]) -> Any:
     """The branch as a schema of its own: as Apache Avro Java prints a record of a union.
 
@@ -144,6 +152,10 @@ class Writer:
         return self.branch.parsed if self.branch else self.version.parsed
 
     @property
+    def fingerprint(self) -> bytes:
+        return self.branch.fingerprint if self.branch else self.version.fingerprint
+
+    @property
     def form(self) -> str:
         """``union`` (or ``record`` for a record schema) or ``branch``."""
         if self.branch is not None:
@@ -180,16 +192,23 @@ class SchemaVersion:
 
 
 class SchemaStore:
-    """All schemas and versions found in one directory."""
+    """All schemas and versions found in one directory.
+
+    Fingerprints are looked up per topic first (:meth:`writer`): a topic's codec knows
+    its own writers, so a record shared by two topics' unions, or a record schema
+    whose next version is a union holding the unchanged record, is one writer of each
+    topic. The table over all topics (:meth:`writers_with`) only words ``wrong-schema``.
+    """
 
     def __init__(self, root: Path | None = None) -> None:
         self.root = root or default_schema_dir()
         self._versions: dict[str, list[SchemaVersion]] = {}
-        self._by_fingerprint: dict[bytes, Writer] = {}
+        self._by_topic: dict[str, dict[bytes, Writer]] = {}
+        self._everywhere: dict[bytes, list[Writer]] = {}
         if not self.root.is_dir():
             raise FileNotFoundError(f"schema directory {self.root} does not exist")
         for directory in sorted(p for p in self.root.iterdir() if p.is_dir()):
-            for path in directory.iterdir():
+            for path in sorted(directory.iterdir()):
                 match = _VERSION_FILE.match(path.name)
                 if match:
                     self._add(directory.name, int(match.group(1)), path)
@@ -197,39 +216,35 @@ class SchemaStore:
             versions.sort(key=lambda v: v.version)
 
     def _add(self, name: str, version: int, path: Path) -> None:
-        raw = json.loads(path.read_text(encoding="utf-8"))
-        parsed = parse_schema(raw)
-        branches: list[Branch] = []
-        if isinstance(raw, list):
-            for record in raw:
-                alone = standalone(record, raw)
-                full = f"{alone['namespace']}.{alone['name']}"
-                branches.append(Branch(full, alone, parse_schema(alone), fingerprint64(alone)))
+        try:
+            raw = json.loads(path.read_text(encoding="utf-8"))
+            parsed = parse_schema(raw)
+            branches: list[Branch] = []
+            if isinstance(raw, list):
+                for record in raw:
+                    alone = standalone(record, raw)
+                    full = f"{alone['namespace']}.{alone['name']}"
+                    branches.append(Branch(full, alone, parse_schema(alone), fingerprint64(alone)))
+        except Exception as exc:  # json, fastavro and shape errors: say which file
+            raise SchemaLoadError(f"{path}: {type(exc).__name__}: {exc}") from exc
         schema = SchemaVersion(
             name, version, path, raw, parsed, fingerprint64(raw), tuple(branches)
         )
         self._versions.setdefault(name, []).append(schema)
-        self._index(Writer(schema), path)
+        self._index(Writer(schema))
         for branch in branches:
-            self._index(Writer(schema, branch), path)
+            self._index(Writer(schema, branch))
 
-    def _index(self, writer: Writer, path: Path) -> None:
-        fp = writer.branch.fingerprint if writer.branch else writer.version.fingerprint
-        clash = self._by_fingerprint.get(fp)
-        if clash is None:
-            self._by_fingerprint[fp] = writer
-            return
-        # a record unchanged between two versions of one schema has one fingerprint:
-        # either version reads it the same; anything else sharing one is a contract error
-        same_record = (
-            clash.version.name == writer.version.name
-            and clash.branch is not None
-            and writer.branch is not None
-        )
-        if not same_record:
-            raise ValueError(f"{path} has the same fingerprint as {clash.version.path}")
-        if writer.version.version > clash.version.version:
-            self._by_fingerprint[fp] = writer
+    def _index(self, writer: Writer) -> None:
+        fp = writer.fingerprint
+        self._everywhere.setdefault(fp, []).append(writer)
+        own = self._by_topic.setdefault(writer.version.name, {})
+        clash = own.get(fp)
+        # One fingerprint is one Parsing Canonical Form: the same record (unchanged between
+        # two versions, or record v(n) and the same branch in v(n+1)) reads the same with
+        # either; the latest version names it.
+        if clash is None or writer.version.version > clash.version.version:
+            own[fp] = writer
 
     @property
     def names(self) -> list[str]:
@@ -245,9 +260,17 @@ class SchemaStore:
     def current(self, name: str) -> SchemaVersion:
         return self.versions(name)[-1]
 
-    def by_fingerprint(self, fp: bytes) -> Writer | None:
-        """The version (and, for a record written alone, the union branch) with ``fp``."""
-        return self._by_fingerprint.get(fp)
+    def writer(self, name: str, fp: bytes) -> Writer | None:
+        """The writer of schema ``name`` with fingerprint ``fp`` (the latest version naming it)."""
+        return self._by_topic.get(name, {}).get(fp)
+
+    def writers_with(self, fp: bytes) -> list[Writer]:
+        """Every writer of every schema with fingerprint ``fp`` (to word ``wrong-schema``)."""
+        return list(self._everywhere.get(fp, ()))
+
+
+class SchemaLoadError(ValueError):
+    """A schema file that cannot be read or parsed (the message names the file)."""
 
 
 @cache

@@ -12,7 +12,7 @@ import re
 import pytest
 
 from services.runtime.topics import ALL_TOPICS
-from tests.deploy.manifests import OVERLAYS, config_map, named, of_kind, render
+from tests.deploy.manifests import K8S, OVERLAYS, config_map, named, of_kind, render, yaml_documents
 
 DNS_1123 = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 CHANGELOGS = ("pai-eligibility-persons-changelog", "pai-scheduler-schedules-changelog")
@@ -172,3 +172,28 @@ def test_the_cluster_authenticates_and_authorizes_every_client() -> None:
     assert settings["PAI_KAFKA_BOOTSTRAP"] == "pai-kafka-bootstrap:9093"
     assert settings["PAI_KAFKA_SECURITY_PROTOCOL"] == "SASL_SSL"
     assert settings["PAI_KAFKA_SASL_MECHANISM"] == "SCRAM-SHA-512"
+
+
+PARTNER_USERS = K8S / "examples" / "partner-users.yaml"
+PUP_TOPICS = ("pai.pup.profiles.v1", "pai.pup.participation.v1", "pai.pup.program-editions.v1")
+OPS_TOPICS = ("pai.ops.social-assistance.v1", "pai.ops.integration-activities.v1")
+
+
+def test_the_partner_user_examples_write_exactly_their_topics_and_read_nothing() -> None:
+    """A PUP or OPS writes its topics; what it gets back comes as webhooks, not Read."""
+    users = {u["metadata"]["name"]: u for u in yaml_documents(PARTNER_USERS)}
+    assert set(users) == {"pup-1465", "ops-1465011"}
+    assert granted(users["pup-1465"]) == writes(*PUP_TOPICS)
+    assert granted(users["ops-1465011"]) == writes(*OPS_TOPICS)
+    for user in users.values():
+        assert user["kind"] == "KafkaUser"
+        assert user["metadata"]["labels"]["strimzi.io/cluster"] == "pai"
+    # every topic a partner writes is a contract topic; the two together write them all
+    inbound = {t.name for t in ALL_TOPICS if t.name.startswith(("pai.pup.", "pai.ops."))}
+    assert set(PUP_TOPICS) | set(OPS_TOPICS) == inbound
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_the_partner_user_examples_are_not_deployed(overlay: str) -> None:
+    names = {u["metadata"]["name"] for u in of_kind(render(overlay), "KafkaUser")}
+    assert not names & {"pup-1465", "ops-1465011"}

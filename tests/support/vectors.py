@@ -1,7 +1,9 @@
 """The shared test vectors under ``schemas/test-vectors/``: how they are made and checked.
 
-For every record of every kept version of every schema, two sample datums (the second
-with every nullable field null) in Avro's JSON encoding of the record alone, and the
+For every record of every kept version of every schema, three sample datums (the second
+with every nullable field null; the third with Polish diacritics in every free-text
+string and a negative value in every int, long, float and double, for the UTF-8 lengths
+and the zig-zag varints) in Avro's JSON encoding of the record alone, and the
 exact single-object bytes (hex) of each writer form: ``union`` (the topic schema, as the
 services write) and ``branch`` (the record's own schema, as a generated class's
 ``toByteBuffer()`` writes); a record schema has the one form ``record``. The Python
@@ -48,10 +50,65 @@ def _json_datum(schema: Any, fields: dict[str, Any]) -> Any:
     return json.loads(buf.getvalue())
 
 
+POLISH = "Zażółć gęślą jaźń: ąćęłńóśźż ĄĆĘŁŃÓŚŹŻ"
+"""Every Polish diacritic, lower and upper case (2-byte UTF-8 each)."""
+
+_IDENTIFIER_SUFFIXES = ("_id", "_code", "_codes", "_hash")
+"""Strings that carry identifiers of a fixed shape (PESEL, TERYT, UUID, ids) stay ASCII."""
+
+
+def _edge(schema: Any, value: Any, name: str, named: dict[str, Any]) -> Any:
+    """``value`` (a sample of ``schema``) with diacritics in free text and numbers negated.
+
+    These datums check the wire encoding, not the domain's ranges: the services would
+    refuse, say, negative hours; Avro writes and reads them all the same.
+    """
+    if value is None:
+        return None
+    if isinstance(schema, list):
+        return _edge(next(b for b in schema if b != "null"), value, name, named)
+    if isinstance(schema, str):
+        if schema in named:
+            return _edge(named[schema], value, name, named)
+        if schema == "string" and not name.endswith(_IDENTIFIER_SUFFIXES):
+            return f"{POLISH} ({name})"
+        if schema in ("int", "long", "float", "double"):
+            return -abs(value) or -1
+        return value
+    if schema.get("logicalType"):
+        return value
+    kind = schema["type"]
+    if kind in ("record", "enum", "fixed"):
+        full = f"{schema.get('namespace', '')}.{schema['name']}".lstrip(".")
+        named[full] = named[schema["name"]] = schema
+    if kind == "record":
+        return {
+            f["name"]: _edge(f["type"], value[f["name"]], f["name"], named)
+            for f in schema["fields"]
+        }
+    if kind == "array":
+        return [_edge(schema["items"], v, name, named) for v in value]
+    if kind == "map":
+        return {k: _edge(schema["values"], v, name, named) for k, v in value.items()}
+    if kind == "enum":
+        return value
+    return _edge(kind, value, name, named)
+
+
+def datums(version: SchemaVersion) -> list[tuple[str, dict[str, Any]]]:
+    """``samples`` of the version, then each record's edge datum (:func:`_edge`)."""
+    found = samples(version)
+    branches = version.raw if isinstance(version.raw, list) else [version.raw]
+    named: dict[str, Any] = {}
+    for branch, (record_type, fields) in zip(branches, found, strict=False):
+        found.append((record_type, _edge(branch, fields, record_type, named)))
+    return found
+
+
 def cases(version: SchemaVersion) -> list[dict[str, Any]]:
-    """The vectors of one version, in the order of ``samples``."""
+    """The vectors of one version, in the order of :func:`datums`."""
     out = []
-    for record_type, fields in samples(version):
+    for record_type, fields in datums(version):
         if version.branches:
             branch = version.branch(record_type)
             datum = _json_datum(branch.parsed, fields)

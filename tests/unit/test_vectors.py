@@ -72,3 +72,21 @@ def test_fingerprints_in_the_vectors_are_the_stores() -> None:
         whole = printed.pop("union" if version.branches else "record")
         assert bytes.fromhex(whole)[::-1] == version.fingerprint
         assert printed == {b.full_name: b.fingerprint[::-1].hex() for b in version.branches}
+
+
+def test_the_vectors_carry_polish_diacritics_and_negative_numbers() -> None:
+    """UTF-8 string lengths and zig-zag varints of negatives are where encoders drift."""
+    for name in ("profiles", "participation", "audit", "notifier-dlq"):
+        datums = [c["datum"] for c in _load(STORE.current(name))["cases"]]
+        text = json.dumps(datums, ensure_ascii=False)
+        assert all(letter in text for letter in "ąćęłńóśźżĄĆĘŁŃÓŚŹŻ"), name
+    negatives = {
+        (name, key)
+        for name in STORE.names
+        for case in _load(STORE.current(name))["cases"]
+        for key, value in case["datum"].items()
+        if isinstance(value, int | float) and not isinstance(value, bool) and value < 0
+    }
+    assert ("integration-activities", "hours") in negatives
+    assert ("notifier-dlq", "source_offset") in negatives  # a long
+    assert ("disclosures", "attempt") in negatives  # an int

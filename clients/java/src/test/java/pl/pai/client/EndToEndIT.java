@@ -7,7 +7,9 @@ import static org.junit.jupiter.api.Assertions.fail;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.LocalDate;
+import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.Deque;
 import java.util.List;
 import java.util.UUID;
 import java.util.function.Predicate;
@@ -48,12 +50,13 @@ class EndToEndIT {
           .setValidTo(LocalDate.of(2026, 12, 31)).build());
       RegisterAndRefer.register(pai, PESEL, LocalDate.of(2026, 1, 5), PUP, OPS);
 
-      EligibilityDecision decision = await(reader, EligibilityDecision.class,
+      Deque<PaiConsumer.Received> unread = new ArrayDeque<>();
+      EligibilityDecision decision = await(reader, unread, EligibilityDecision.class,
           d -> d.getPersonId().equals(PESEL) && d.getEligible(), "the eligible decision");
       assertEquals("seed", decision.getRuleset());
 
       RegisterAndRefer.refer(pai, PESEL, "R-JAVA-1", "ED-JAVA", LocalDate.of(2026, 2, 2), PUP, OPS);
-      ReferralAccepted accepted = await(reader, ReferralAccepted.class,
+      ReferralAccepted accepted = await(reader, unread, ReferralAccepted.class,
           a -> a.getReferralId().equals("R-JAVA-1"), "the ReferralAccepted");
       assertEquals(PESEL, accepted.getPersonId());
       assertEquals(LocalDate.of(2026, 2, 2), accepted.getStartOn());
@@ -62,12 +65,21 @@ class EndToEndIT {
     }
   }
 
-  static <T extends SpecificRecord> T await(
-      PaiConsumer reader, Class<T> type, Predicate<T> wanted, String what) {
+  /**
+   * Reads until a record of {@code type} that is {@code wanted}; what a poll returned after it
+   * stays in {@code unread} for the next call (a decision and the ReferralAccepted may come in
+   * one poll).
+   */
+  static <T extends SpecificRecord> T await(PaiConsumer reader, Deque<PaiConsumer.Received> unread,
+      Class<T> type, Predicate<T> wanted, String what) {
     Instant deadline = Instant.now().plus(PATIENCE);
     List<String> seen = new ArrayList<>();
     while (Instant.now().isBefore(deadline)) {
-      for (PaiConsumer.Received r : reader.poll(Duration.ofMillis(500))) {
+      if (unread.isEmpty()) {
+        unread.addAll(reader.poll(Duration.ofMillis(500)));
+      }
+      while (!unread.isEmpty()) {
+        PaiConsumer.Received r = unread.removeFirst();
         if (r.error() != null) {
           fail(r.topic() + "/" + r.partition() + "@" + r.offset() + " unreadable: " + r.error());
         }

@@ -7,7 +7,7 @@ import pl.pai.client.PaiTopic;
 import pl.pai.eligibility.EligibilityDecision;
 import pl.pai.scheduler.ReferralAccepted;
 
-/** An OPS or PUP system reads decisions and scheduler events into the generated classes. */
+/** A trusted consumer of the office running PAI reads decisions and scheduler events. */
 public final class ReadDecisions {
   public static void main(String[] args) { // bootstrap group-id
     List<PaiTopic> topics = List.of(PaiTopic.ELIGIBILITY_DECISIONS, PaiTopic.SCHEDULER_EVENTS);
