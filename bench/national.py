@@ -51,6 +51,7 @@ from services.local.embedded_broker import free_port
 from services.runtime.codec import AvroCodec
 from services.runtime.kafka_admin import create_topics
 from services.runtime.processes import terminate, terminate_all
+from services.runtime.topic_reader import read_until_now
 from services.runtime.topics import TopicSpec
 from tests.support.workers import (
     PARTITIONS,
@@ -95,29 +96,6 @@ async def produce(bootstrap: str, records: list[country.Record]) -> dict[str, in
     finally:
         await producer.stop()
     return stamps
-
-
-async def read_topic(bootstrap: str, topic: str) -> list[Any]:
-    """Every record of ``topic`` up to its current end."""
-    consumer = AIOKafkaConsumer(
-        bootstrap_servers=bootstrap,
-        group_id=None,
-        auto_offset_reset="earliest",
-        max_poll_records=5000,
-    )
-    await consumer.start()
-    try:
-        tps = [TopicPartition(topic, p) for p in range(PARTITIONS)]
-        consumer.assign(tps)
-        await consumer.seek_to_beginning(*tps)
-        ends = await consumer.end_offsets(tps)
-        out: list[Any] = []
-        while [tp for tp in tps if await consumer.position(tp) < ends[tp]]:
-            for records in (await consumer.getmany(timeout_ms=500)).values():
-                out.extend(records)
-        return out
-    finally:
-        await consumer.stop()
 
 
 async def output_count(bootstrap: str) -> int:
@@ -220,7 +198,8 @@ def one_run(
             for s in SERVICES
         }
         arrivals = httpx.get(f"http://127.0.0.1:{receiver_port}/ids/{PATH}", timeout=60).json()
-        outputs = {s: asyncio.run(read_topic(bs, t)) for s, t in OUTPUTS.items()}
+        client = {"bootstrap_servers": bs}
+        outputs = {s: asyncio.run(read_until_now(client, t)) for s, t in OUTPUTS.items()}
         last_webhook = max(arrivals.values())
         terminate_all([p for p, _, _ in itertools.chain(*processes.values())], 15)
         # the baseline: a raw consume -> produce of the same input records, same broker
