@@ -23,6 +23,7 @@ import orjson
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench.measure import emit, load_average
 from services.runtime.codec import AvroCodec
 
 
@@ -49,6 +50,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--events", type=int, default=50_000)
     parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--json", action="store_true", help="end with one JSON line")
     args = parser.parse_args()
 
     codec = AvroCodec("participation")
@@ -76,6 +78,8 @@ def main() -> None:
     print(f"avro single-object encode+decode: {a:12,.0f} events/s  ({size_avro} bytes/event)")
     print(f"orjson dumps+loads (baseline):    {j:12,.0f} events/s  ({size_json} bytes/event)")
     print(f"ratio avro/orjson: {a / j:.3f} (per round: {min(ratios):.3f}-{max(ratios):.3f})")
+    figures = {"bench": "codec", "avro_per_s": round(a), "orjson_per_s": round(j)}
+    emit(figures | {"ratio": round(a / j, 4), "load": load_average()}, args.json)
 
 
 if __name__ == "__main__":

@@ -8,7 +8,12 @@ In the same run, on a broker of its own:
 3. latency: events offered at a fixed rate; p50/p99 of decision timestamp minus
    input timestamp (both stamped by producers on this machine).
 
-    .venv/bin/python bench/eligibility.py [--events 30000] [--rate 1000] [--seconds 10]
+    .venv/bin/python bench/eligibility.py [--events 30000] [--rate 1000] [--seconds 10] [--json]
+
+Beside the rates: the share of the machine's cores the broker, the worker and the
+bench's own clients took during the sustained phase, the load average, and how many
+times the worker's lost-records check read a partition again (it should be none: the
+stalls of issue 18).
 """
 
 from __future__ import annotations
@@ -17,7 +22,6 @@ import argparse
 import asyncio
 import datetime as dt
 import os
-import statistics
 import sys
 import tempfile
 import time
@@ -28,6 +32,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
+from bench.measure import cpu_seconds, emit, load_average, percentiles
 from services.local.embedded_broker import EmbeddedBroker
 from services.runtime.codec import AvroCodec
 from services.runtime.kafka_admin import create_topics
@@ -140,7 +145,9 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=30_000)
     parser.add_argument("--rate", type=int, default=1000)
     parser.add_argument("--seconds", type=int, default=10)
+    parser.add_argument("--json", action="store_true", help="end with one JSON line")
     args = parser.parse_args()
+    load_before = load_average()
     persons = args.events // 3
     events = person_events(0, persons)
     n = len(events)
@@ -171,11 +178,17 @@ def main() -> None:
             "PAI_TOPIC_PARTITIONS": str(PARTITIONS),
         }
         worker, port = start_worker("services.eligibility", bs, Path(tmp) / "data", log, **env)
+        broker_pid = broker._process.pid if broker._process else os.getpid()
         try:
             started = time.perf_counter()
             ready_after = wait_ready(worker, port, 60, log)
             ready_at = started + ready_after
+            cpu = [cpu_seconds(pid) for pid in (broker_pid, worker.pid, os.getpid())]
             finished, decisions = asyncio.run(count_decisions(bs, n, timeout_s=600))
+            shares = [
+                (cpu_seconds(pid) - before) / (finished - ready_at) / (os.cpu_count() or 1)
+                for pid, before in zip((broker_pid, worker.pid, os.getpid()), cpu, strict=True)
+            ]
             if len(decisions) < n:
                 raise SystemExit(f"only {len(decisions)} of {n} decisions; see {log}")
             sustained = n / (finished - ready_at)
@@ -185,6 +198,7 @@ def main() -> None:
             _, all_decisions = asyncio.run(count_decisions(bs, n + len(load), timeout_s=120))
         finally:
             terminate(worker, grace_s=15)
+        rewinds = log.read_text(errors="replace").count("no longer has the records")
 
     codec = AvroCodec("eligibility-decisions")
     latencies = []
@@ -192,9 +206,7 @@ def main() -> None:
         cause = codec.decode(record.value).fields["cause_event_id"]
         if cause in sent_at:
             latencies.append(record.timestamp - sent_at[cause])
-    latencies.sort()
-    p50 = statistics.median(latencies) if latencies else float("nan")
-    p99 = latencies[int(len(latencies) * 0.99) - 1] if latencies else float("nan")
+    p50, p99 = percentiles(latencies)
 
     print(f"events: {n} ({persons} persons x 3), partitions: {PARTITIONS}, cores: {os.cpu_count()}")
     print(f"raw aiokafka passthrough (baseline): {base:10,.0f} events/s")
@@ -206,7 +218,29 @@ def main() -> None:
         f"latency at {args.rate} events/s offered for {args.seconds} s:"
         f" p50 {p50:.0f} ms, p99 {p99:.0f} ms ({len(latencies)} of {len(load)} matched)"
     )
+    print(
+        f"cores taken while sustained: broker {shares[0]:.0%}, worker {shares[1]:.0%},"
+        f" bench clients {shares[2]:.0%} (of {os.cpu_count()}); partitions read again: {rewinds}"
+    )
+    print(f"load average before / after: {load_before} / {load_average()}")
     print("targets: >= 10,000 events/s, >= 0.15 of the passthrough, p99 < 100 ms")
+    emit(
+        {
+            "bench": "eligibility",
+            "events": n,
+            "passthrough_per_s": round(base),
+            "eligibility_per_s": round(sustained),
+            "ratio": round(sustained / base, 4),
+            "latency_rate": args.rate,
+            "p50_ms": p50,
+            "p99_ms": p99,
+            "cpu_share": {"broker": shares[0], "worker": shares[1], "bench": shares[2]},
+            "rewinds": rewinds,
+            "load_before": load_before,
+            "load_after": load_average(),
+        },
+        args.json,
+    )
 
 
 if __name__ == "__main__":

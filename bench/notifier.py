@@ -37,6 +37,7 @@ import yaml
 from aiokafka import AIOKafkaProducer
 from httpx_aiohttp import AiohttpTransport
 
+from bench.measure import emit, load_average
 from services.local.embedded_broker import EmbeddedBroker, free_port
 from services.runtime import signing
 from services.runtime.codec import AvroCodec
@@ -165,6 +166,7 @@ def notifier_run(
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--events", type=int, default=20_000)
+    parser.add_argument("--json", action="store_true", help="end with one JSON line")
     args = parser.parse_args()
     n = args.events
     receiver_port = free_port()
@@ -220,6 +222,11 @@ def main() -> None:
         f" {(1 - hang_beside / alone) * 100:.1f} % below alone)"
     )
     print("targets: >= 2,000 webhooks/s, >= 0.5 of the baseline, a hanging partner costs < 10 %")
+    figures = {"bench": "notifier", "events": n, "plain_httpx_per_s": round(plain)}
+    figures |= {"aiohttp_transport_per_s": round(fast), "notifier_per_s": round(alone)}
+    figures |= {"ratio": round(alone / plain, 3), "ratio_to_aiohttp": round(alone / fast, 3)}
+    figures |= {"beside_fast_per_s": round(fast_beside), "beside_hanging_per_s": round(hang_beside)}
+    emit(figures | {"load": load_average()}, args.json)
 
 
 if __name__ == "__main__":

@@ -39,6 +39,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from rocksdict import Options, Rdict
 
+from bench.measure import emit, load_average
 from services.scheduler import domain, outbound, stored
 from services.scheduler.domain import Config, Edition, Schedule
 from services.scheduler.timers import Timers
@@ -128,6 +129,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cycles", type=int, default=1_000_000)
     parser.add_argument("--due", type=int, default=1_000)
+    parser.add_argument("--json", action="store_true", help="end with one JSON line")
     args = parser.parse_args()
     workdir = Path(tempfile.mkdtemp(prefix="pai-bench-scheduler-"))
     db = Rdict(str(workdir / "schedules"), Options(raw_mode=True))
@@ -187,6 +189,10 @@ def main() -> None:
             f" (runs {', '.join(f'{b * 1000:.0f}' for b in busy)}), {emitted} events encoded,"
             f" ratio to the full scan {statistics.median(busy) / scan_s:.3f} (target < 100 ms)"
         )
+        figures = {"bench": "scheduler", "cycles": args.cycles, "due": args.due}
+        figures |= {"scan_s": scan_s, "rebuild_s": rebuild_s, "ratio": busy_ms / 1000 / scan_s}
+        figures |= {"busy_tick_ms": busy_ms, "empty_tick_ms": empty_ms, "load": load_average()}
+        emit(figures | {"index_bytes_per_cycle": index_bytes / args.cycles}, args.json)
     finally:
         db.close()
         Rdict.destroy(str(workdir / "schedules"))

@@ -8,10 +8,11 @@ it holds (``effective_from``, ``changes_on``), changes, also when a benefit or
 contract passes its ``valid_until`` with no new event.
 
 Delivery: events are handled in batches; a batch's decisions and dead letters
-are acknowledged by the broker before its states are written to the table and
-before Faust acks (and later commits) its offsets. A crash replays the batch;
-a decision's id derives from (person, cause, rule set), so a replayed decision
-carries the id it had.
+are acknowledged by the broker before its states are written to the table (RocksDB,
+and the changelog through the raw producer: :func:`services.runtime.table_store.write_through`)
+and before Faust acks its offsets, which it commits only once the producer is flushed.
+A crash replays the batch; a decision's id derives from (person, cause, rule set), so a
+replayed decision carries the id it had.
 """
 
 from __future__ import annotations
@@ -54,6 +55,7 @@ from services.runtime.logs import where
 from services.runtime.operator_views import register_person_view
 from services.runtime.partitioning import expected_partition
 from services.runtime.settings import Settings, kafka_client_kwargs
+from services.runtime.table_store import write_through
 from services.runtime.topics import DLQ, ELIGIBILITY_DECISIONS, PROFILES, SOCIAL_ASSISTANCE
 
 SERVICE = "eligibility"
@@ -140,8 +142,12 @@ class EligibilityService:
             return rules.PersonState(person_id=person_id)
         return rules.PersonState.model_validate_json(raw)
 
-    def store(self, key: bytes, state: rules.PersonState) -> None:
-        self.persons[key] = state.model_dump_json().encode()
+    async def store(self, states: dict[bytes, rules.PersonState]) -> None:
+        """Write the states to the table and its changelog (after the effects are acknowledged:
+        :func:`services.runtime.table_store.write_through`)."""
+        await write_through(
+            self.persons, {key: state.model_dump_json().encode() for key, state in states.items()}
+        )
 
     # -- deciding ----------------------------------------------------------------------------
     def decide(
@@ -259,9 +265,9 @@ class EligibilityService:
         await asyncio.gather(*sends)  # every effect acknowledged before the state is written
         self.count(decided)
         metrics.observe_latency(SERVICE, (r.timestamp_s for r in records))
+        await self.store(states)
         today = self.today(dt.datetime.now(dt.UTC))
         for key, state in states.items():
-            self.store(key, state)
             self._schedule(key, state, today)
 
     async def _send_decision(self, key: bytes, value: bytes) -> Awaitable[Any]:
@@ -339,11 +345,11 @@ class EligibilityService:
             async def send_all() -> None:
                 sends = [await self._send_decision(key, d.value) for key, d in decided]
                 await asyncio.gather(*sends)
+                await self.store(changed)
 
             await writes(self.app).until_written(send_all)  # popped from the index: not lost
             self.count([decision for _key, decision in decided])
             for key, state in changed.items():
-                self.store(key, state)
                 self._schedule(key, state, day)
 
     # -- retention ---------------------------------------------------------------------------

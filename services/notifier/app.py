@@ -159,7 +159,9 @@ class NotifierService:
     async def _loop(self) -> None:
         assert self.consumer is not None
         last_commit = time.monotonic()
-        watch = lost_records.Watch(self.consumer, self.settings.embedded_broker)
+        watch = lost_records.Watch(
+            self.consumer, self.settings.embedded_broker, kafka_client_kwargs(self.settings)
+        )
         while not self._stopping.is_set():
             if self.failure is not None:
                 raise self.failure

@@ -36,7 +36,7 @@ async def follow_clock(
     """Read ticks forever (until cancelled); call ``on_tick`` when the clock moves forward."""
     codec = AvroCodec(CLOCK.schema or "clock")
     consumer, tps = await read_whole_topic(client_kwargs, CLOCK.name)
-    watch = lost_records.Watch(consumer, rewind_past_end)
+    watch = lost_records.Watch(consumer, rewind_past_end, client_kwargs)
     try:
         ends = await fetched_end_offsets(client_kwargs, await consumer.end_offsets(tps))
         while True:

@@ -125,7 +125,7 @@ def create_app(service: str, settings: Settings, **overrides: Any) -> faust.App:
     app.pai_waiting_for = []
     register_health_views(app)
     if tansu:
-        register_lost_records_check(app)
+        register_lost_records_check(app, kafka_client_kwargs(settings))
     return app
 
 
@@ -161,12 +161,12 @@ def per_person_table(app: faust.App, name: str, settings: Settings) -> Any:
     )
 
 
-def register_lost_records_check(app: faust.App) -> None:
+def register_lost_records_check(app: faust.App, client_kwargs: dict[str, Any]) -> None:
     """Every few seconds, read again a source partition the broker lost (``lost_records``)."""
 
     async def rewind_lost() -> None:
         try:
-            await lost_records.rewind_faust(app)
+            await lost_records.rewind_faust(app, client_kwargs)
         except Exception as exc:  # e.g. a partition revoked meanwhile: the next check sees
             log.debug("lost-records check skipped: %r", exc)
 

@@ -11,7 +11,8 @@ and on a 1 s timer, for the persons the due index says are due
 (:mod:`services.scheduler.timers`).
 
 Delivery: the events of a batch or a tick, and its dead letters, are
-acknowledged by the broker before the schedules are written to the table and
+acknowledged by the broker before the schedules are written to the table (RocksDB,
+and the changelog through the raw producer: :mod:`services.runtime.table_store`) and
 before Faust acks the input offsets. A crash repeats them with the same ids:
 referral outcomes derive from the referral event, deadlines from
 (cycle, kind[, week]), and a schedule records what it has emitted.
@@ -51,6 +52,7 @@ from services.runtime.inbound import Inbound, Rejected, dead_letter, read_person
 from services.runtime.logs import where
 from services.runtime.operator_views import register_person_view
 from services.runtime.settings import Settings, kafka_client_kwargs
+from services.runtime.table_store import write_through
 from services.runtime.topics import (
     DLQ,
     ELIGIBILITY_DECISIONS,
@@ -157,10 +159,16 @@ class SchedulerService:
         raw = self.schedules.get(key)
         return Schedule(person_id=person_id) if raw is None else stored.unpack(raw)
 
-    def store(self, key: bytes, schedule: Schedule) -> dt.date | None:
-        next_due = domain.next_due(schedule, self.config)
-        self.schedules[key] = stored.pack(schedule, next_due)
-        return next_due
+    async def store(self, schedules: dict[bytes, Schedule]) -> dict[bytes, dt.date | None]:
+        """Write the schedules to the table and its changelog (after the effects are
+        acknowledged: :func:`services.runtime.table_store.write_through`); their next due
+        dates."""
+        due = {key: domain.next_due(schedule, self.config) for key, schedule in schedules.items()}
+        await write_through(
+            self.schedules,
+            {key: stored.pack(schedule, due[key]) for key, schedule in schedules.items()},
+        )
+        return due
 
     # -- the agent ---------------------------------------------------------------------------
     async def _agent(self, stream: faust.StreamT[bytes]) -> Any:
@@ -207,8 +215,8 @@ class SchedulerService:
         await asyncio.gather(*sends)  # every effect acknowledged before the state is written
         count(emitted)
         metrics.observe_latency(SERVICE, (r.timestamp_s for r in records))
-        for key, schedule in schedules.items():
-            self.timers.settle(key, self.store(key, schedule))
+        for key, next_due in (await self.store(schedules)).items():
+            self.timers.settle(key, next_due)
 
     async def _send_event(
         self, key: bytes, person_id: str, event: Outgoing, now: dt.datetime
@@ -276,7 +284,6 @@ class SchedulerService:
                 self.timers.retry(fired, today)
                 raise
             for item in fired:
-                self.schedules[item.key] = item.value
                 self.timers.settle(item.key, item.next_due)
 
     async def _publish(self, fired: list[Fired], now: dt.datetime) -> None:
@@ -285,6 +292,7 @@ class SchedulerService:
             for event in item.events:
                 sends.append(await self._send_event(item.key, item.schedule.person_id, event, now))
         await asyncio.gather(*sends)
+        await write_through(self.schedules, {item.key: item.value for item in fired})
         count([event for item in fired for event in item.events])
 
     # -- operator view -----------------------------------------------------------------------

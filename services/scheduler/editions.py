@@ -57,7 +57,7 @@ class EditionsView:
         try:
             listed = await consumer.end_offsets(tps)
             ends = await fetched_end_offsets(self.client_kwargs, listed)
-            watch = lost_records.Watch(consumer, self.rewind_past_end)
+            watch = lost_records.Watch(consumer, self.rewind_past_end, self.client_kwargs)
             while True:
                 await watch.check()
                 for records in (await consumer.getmany(timeout_ms=200)).values():

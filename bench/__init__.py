@@ -1,0 +1,1 @@
+"""Benchmarks, each printing a ratio against a baseline of the same run (docs/benchmarks.md)."""
