@@ -67,7 +67,7 @@ class Follower:
             consumer.assign(tps)
             await consumer.seek_to_beginning(*tps)
             ends = await fetched_end_offsets(self.client_kwargs, await consumer.end_offsets(tps))
-            watch = lost_records.Watch(consumer, self.embedded_broker)
+            watch = lost_records.Watch(consumer, self.embedded_broker, self.client_kwargs)
             while True:
                 if not self.caught_up:
                     self.caught_up = all([await consumer.position(tp) >= ends[tp] for tp in tps])
