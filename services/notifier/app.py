@@ -473,7 +473,8 @@ class NotifierService:
 
     async def disclosures_view(self, request: web.Request) -> web.Response:
         """``GET /persons/{pesel}/disclosures[?since=ISO]``: the person's disclosures, oldest
-        first, behind an operator token; the read is recorded in the access log first."""
+        first, behind an operator token; the read is recorded in the access log before it is
+        answered (under the keyed hash when the register holds nothing of the person)."""
         caller, refused = authenticate(self.settings, request)  # type: ignore[arg-type]
         if refused is not None:
             return web.json_response({"error": refused[0]}, status=refused[1])
@@ -492,20 +493,23 @@ class NotifierService:
         if self.producer is None:
             return web.json_response({"error": "starting; try again"}, status=503)
         access = AccessLog(producer_send(self.producer), self.settings.topic_partitions, SERVICE)
+        secret = self.settings.audit_hash_secret
         try:
-            await access.record_read(
+            records = await read_person(
+                kafka_client_kwargs(self.settings), DISCLOSURES.name, self.register_codec, pesel
+            )
+            listed = [disclosures.as_json(e) for e in disclosures.listing(records, since)]
+            await access.record_lookup(  # an empty register writes no PESEL back
+                bool(listed),
+                None if secret is None else secret.get_secret_value(),
                 pesel,
                 str(caller),
                 ingress_user(self.settings, request),  # type: ignore[arg-type]
                 "GET /persons/{pesel}/disclosures",
             )
-            records = await read_person(
-                kafka_client_kwargs(self.settings), DISCLOSURES.name, self.register_codec, pesel
-            )
         except RecordsUnavailable as exc:
             return web.json_response({"error": str(exc)}, status=503)
         log.info("disclosures of %s read by %s", mask_pesel(pesel), caller)
-        listed = [disclosures.as_json(e) for e in disclosures.listing(records, since)]
         return web.json_response({"person_id": pesel, "disclosures": listed})
 
 

@@ -68,26 +68,52 @@ async def _producer(settings: Settings, bootstrap: str | None) -> AIOKafkaProduc
 
 
 async def _read_as_operator(
-    args: argparse.Namespace, topic: str, codec: AvroCodec, what: str
-) -> list[tuple[bytes, dict[str, Any] | None]]:
-    """Record the read, then read the person's records of ``topic``."""
+    args: argparse.Namespace,
+    topic: str,
+    codec: AvroCodec,
+    what: str,
+    shown: Callable[[list[tuple[bytes, dict[str, Any] | None]]], list[dict[str, Any]]],
+    lists_itself: bool = False,
+) -> list[dict[str, Any]]:
+    """Read the person's records of ``topic``, record the read (under the keyed hash when
+    nothing of the person is ``shown``), then return what is shown (with ``lists_itself``,
+    the access log, the read just recorded last)."""
     settings = load_settings()
     producer = await _producer(settings, args.bootstrap)
     try:
-        access = AccessLog(producer_send(producer), settings.topic_partitions, "cli")
-        await access.record_read(args.pesel, args.operator, getpass.getuser(), what)
-        return await read_person(
-            kafka_client_kwargs(settings, args.bootstrap), topic, codec, args.pesel
+        entries = shown(
+            await read_person(
+                kafka_client_kwargs(settings, args.bootstrap), topic, codec, args.pesel
+            )
         )
+        secret = settings.audit_hash_secret
+        access = AccessLog(producer_send(producer), settings.topic_partitions, "cli")
+        recorded = await access.record_lookup(
+            bool(entries),
+            None if secret is None else secret.get_secret_value(),
+            args.pesel,
+            args.operator,
+            getpass.getuser(),
+            what,
+        )
+        return [*entries, recorded] if entries and lists_itself else entries
     finally:
         await producer.stop()
 
 
 def cmd_disclosures(args: argparse.Namespace) -> int:
-    records = asyncio.run(
-        _read_as_operator(args, DISCLOSURES.name, AvroCodec("disclosures"), "pai disclosures")
-    )
-    entries = [disclosures.as_json(e) for e in disclosures.listing(records, args.since)]
+    entries = [
+        disclosures.as_json(e)
+        for e in asyncio.run(
+            _read_as_operator(
+                args,
+                DISCLOSURES.name,
+                AvroCodec("disclosures"),
+                "pai disclosures",
+                lambda records: disclosures.listing(records, args.since),
+            )
+        )
+    ]
     for entry in entries:
         if args.json:
             print(orjson.dumps(entry).decode())
@@ -105,8 +131,10 @@ def cmd_disclosures(args: argparse.Namespace) -> int:
 
 
 def cmd_audit(args: argparse.Namespace) -> int:
-    records = asyncio.run(_read_as_operator(args, AUDIT.name, AvroCodec("audit"), "pai audit"))
-    entries = [access_log.as_json(e) for e in access_log.reads(records)]
+    read = _read_as_operator(
+        args, AUDIT.name, AvroCodec("audit"), "pai audit", access_log.reads, lists_itself=True
+    )
+    entries = [access_log.as_json(e) for e in asyncio.run(read)]
     for entry in entries:
         if args.json:
             print(orjson.dumps(entry).decode())

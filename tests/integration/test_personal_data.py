@@ -313,19 +313,6 @@ def test_a_persons_decisions_disclosures_reads_and_erasure(
         raise AssertionError(
             f"{timed_out}; records left per topic: {found}, of them tombstones: {tombstones}"
         ) from None
-    raw_audit = asyncio.run(read_until_now({"bootstrap_servers": pipeline.bootstrap}, AUDIT.name))
-    hashed = f"erased:{access_log.person_hash(HASH_SECRET, person)}:".encode()
-    facts = [
-        AvroCodec("audit").decode(r.value).fields for r in raw_audit if r.key.startswith(hashed)
-    ]
-    # one fact from each service's view and one from pai forget, with all it removed
-    assert len(facts) == 3, facts
-    assert {f["removed"][0] for f in facts if len(f["removed"]) == 1} == {
-        "eligibility table persons",
-        "scheduler table schedules",
-    }
-    assert all(f["operator"] == "anna-kowalska" and "art. 17" in f["reason"] for f in facts)
-    assert not any(person.encode() in (r.key or b"") + (r.value or b"") for r in raw_audit)
 
     # no view returns the person, from the running workers or restarted ones
     def gone() -> bool:
@@ -351,6 +338,33 @@ def test_a_persons_decisions_disclosures_reads_and_erasure(
     assert gone()
     kept = httpx.get(pipeline.url("eligibility", f"/persons/{other}"), headers=bearer(ANNA))
     assert kept.status_code == 200, "erasing one person left the others"
+    listed = pipeline.pai("disclosures", person, "--json", "--operator", "anna-kowalska")
+    assert listed.returncode == 0 and listed.stdout == "", listed.stderr
+    raw_audit = asyncio.run(read_until_now({"bootstrap_servers": pipeline.bootstrap}, AUDIT.name))
+    hashed = f"erased:{access_log.person_hash(HASH_SECRET, person)}:".encode()
+    facts = [
+        AvroCodec("audit").decode(r.value).fields for r in raw_audit if r.key.startswith(hashed)
+    ]
+    # one fact from each service's view and one from pai forget, with all it removed
+    assert len(facts) == 3, facts
+    assert {f["removed"][0] for f in facts if len(f["removed"]) == 1} == {
+        "eligibility table persons",
+        "scheduler table schedules",
+    }
+    assert all(f["operator"] == "anna-kowalska" and "art. 17" in f["reason"] for f in facts)
+    # the reads after the erasure (gone(), twice; a CLI listing) wrote no PESEL back: they
+    # are recorded under the keyed hash
+    assert not any(person.encode() in (r.key or b"") + (r.value or b"") for r in raw_audit)
+    absent = f"absent:{access_log.person_hash(HASH_SECRET, person)}:".encode()
+    looked_up = [
+        AvroCodec("audit").decode(r.value).fields for r in raw_audit if r.key.startswith(absent)
+    ]
+    assert {(f["service"], f["what"]) for f in looked_up} >= {
+        ("eligibility", "GET /persons/{pesel}"),
+        ("scheduler", "GET /persons/{pesel}/cycles"),
+        ("notifier", "GET /persons/{pesel}/disclosures"),
+        ("cli", "pai disclosures"),
+    }
 
     # retention: with the clock in this test's era, the other person's last event (DAY) is
     # more than era - 2027 years old, and a worker so configured removes them

@@ -125,6 +125,17 @@ def test_an_erasure_keeps_no_pesel_even_in_its_reason() -> None:
     assert access_log.person_hash("t" * 32, PESEL) != fields["person_hash"]
 
 
+def test_a_read_that_found_nobody_is_recorded_under_the_hash_never_the_pesel() -> None:
+    recorded = access_log.absent_id("s" * 32, PESEL)
+    assert recorded == "absent:" + access_log.person_hash("s" * 32, PESEL)
+    assert access_log.absent_id(None, PESEL) == "absent:unhashed"
+    key, fields = access_log.read_entry(
+        recorded, "anna", None, "eligibility", "GET /persons/{pesel}", dt.datetime.now(dt.UTC)
+    )
+    assert PESEL not in key.decode() + orjson.dumps(fields, default=str).decode()
+    assert disclosures.person_of_key(key) is None, "not listed as the PESEL's read"
+
+
 def test_retention_counts_years_from_the_last_event_and_keeps_what_has_no_date() -> None:
     from services.eligibility.rules import Contract, PersonState
     from services.personal_data.retention import (
