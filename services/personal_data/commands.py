@@ -1,13 +1,15 @@
 """``pai disclosures``, ``pai audit`` and ``pai forget``: a person's data, as an office answers
 for it (RODO art. 15 and 17), from the command line.
 
-Each command that shows a person's data first records the read in the access log
-(``pai.audit.v1``) under ``--operator``, with the login name as the user; nothing is shown
-if the read cannot be recorded. ``pai forget`` erases the person in the running
-eligibility and scheduler workers (``DELETE`` on their operator views, which tombstones
-the table's changelog), writes tombstones for the person's keys on every compacted
-per-person topic (the two changelogs, the disclosure register, the access log), and
-records only the fact of the erasure, with a keyed hash for the PESEL.
+Each command that shows a person's data records the read in the access log
+(``pai.audit.v1``) before it shows anything, under the name of the caller's operator token
+(``PAI_OPERATOR_TOKEN``, verified against ``PAI_OPERATOR_TOKENS`` / ``PAI_ADMIN_TOKEN``),
+with the login name as the user; nothing is shown if the read cannot be recorded.
+``pai forget`` erases the person in the running eligibility and scheduler workers
+(``DELETE`` on their operator views, which tombstones the table's changelog), writes
+tombstones for the person's keys on every compacted per-person topic (the two changelogs,
+the disclosure register, the access log), and records only the fact of the erasure, with
+a keyed hash for the PESEL.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import argparse
 import asyncio
 import datetime as dt
 import getpass
+import os
 import sys
 from collections.abc import Callable
 from typing import Any
@@ -35,6 +38,7 @@ from services.personal_data.person_records import (
 from services.runtime.codec import AvroCodec
 from services.runtime.identifiers import is_valid_pesel
 from services.runtime.operator_views import ERASURE_REASON
+from services.runtime.operators import identify
 from services.runtime.partitioning import expected_partition
 from services.runtime.settings import Settings, kafka_client_kwargs, load_settings, producer_kwargs
 from services.runtime.topics import AUDIT, DISCLOSURES
@@ -46,6 +50,29 @@ HTTP_TIMEOUT_S = 30.0
 
 class CommandFailed(Exception):
     """The command stops with this message (exit status 1)."""
+
+
+def _operator(settings: Settings, args: argparse.Namespace) -> tuple[str, str]:
+    """(name, token) of the operator running the command: the token in the variable
+    ``--token-env`` names (``PAI_OPERATOR_TOKEN``), verified against the named tokens
+    (``PAI_OPERATOR_TOKENS``, ``PAI_ADMIN_TOKEN``); the access log records its name."""
+    token = os.environ.get(args.token_env, "").strip()
+    if not token:
+        raise CommandFailed(
+            f"set {args.token_env} to your operator token: the access log records the name of"
+            " the token, not a name given on the command line"
+        )
+    name = identify(settings.operator_tokens_by_name(), f"Bearer {token}".encode())
+    if name is None:
+        raise CommandFailed(
+            f"the token in {args.token_env} is none of the operator tokens (PAI_OPERATOR_TOKENS,"
+            " or PAI_ADMIN_TOKEN)"
+        )
+    if args.operator is not None and args.operator != name:
+        raise CommandFailed(
+            f"--operator {args.operator} is not the name of the token in {args.token_env}"
+        )
+    return name, token
 
 
 def _pesel(text: str) -> str:
@@ -79,6 +106,7 @@ async def _read_as_operator(
     nothing of the person is ``shown``), then return what is shown (with ``lists_itself``,
     the access log, the read just recorded last)."""
     settings = load_settings()
+    operator, _token = _operator(settings, args)
     producer = await _producer(settings, args.bootstrap)
     try:
         entries = shown(
@@ -92,7 +120,7 @@ async def _read_as_operator(
             bool(entries),
             None if secret is None else secret.get_secret_value(),
             args.pesel,
-            args.operator,
+            operator,
             getpass.getuser(),
             what,
         )
@@ -148,17 +176,6 @@ def cmd_audit(args: argparse.Namespace) -> int:
     return 0
 
 
-def _token(settings: Settings, operator: str) -> str:
-    tokens = settings.operator_tokens_by_name()
-    if operator in tokens:
-        return tokens[operator]
-    raise CommandFailed(
-        f"no operator token named {operator} (PAI_OPERATOR_TOKENS, or PAI_ADMIN_TOKEN under"
-        f" PAI_ADMIN_OPERATOR_NAME={settings.admin_operator_name}): pai forget erases through the"
-        " services' operator views"
-    )
-
-
 async def _erase_in_services(settings: Settings, pesel: str, token: str, reason: str) -> list[str]:
     removed: list[str] = []
     targets = (
@@ -189,9 +206,8 @@ async def _erase_in_services(settings: Settings, pesel: str, token: str, reason:
 
 async def _forget(args: argparse.Namespace, settings: Settings, secret: str) -> list[str]:
     pesel: str = args.pesel
-    removed = await _erase_in_services(
-        settings, pesel, _token(settings, args.operator), " ".join(args.reason.split())
-    )
+    operator, token = _operator(settings, args)
+    removed = await _erase_in_services(settings, pesel, token, " ".join(args.reason.split()))
     client = kafka_client_kwargs(settings, args.bootstrap)
     register = await read_person(client, DISCLOSURES.name, AvroCodec("disclosures"), pesel)
     reads = await read_person(client, AUDIT.name, AvroCodec("audit"), pesel)
@@ -210,7 +226,7 @@ async def _forget(args: argparse.Namespace, settings: Settings, secret: str) -> 
             removed.append(f"{topic}: {len(keys)} record(s)")
         await asyncio.gather(*sends)
         key, fields = access_log.erasure_entry(
-            secret, pesel, args.operator, args.reason, removed, dt.datetime.now(dt.UTC)
+            secret, pesel, operator, args.reason, removed, dt.datetime.now(dt.UTC)
         )
         await producer.send_and_wait(
             AUDIT.name, key=key, value=AvroCodec("audit").encode("PersonErased", fields)
@@ -262,7 +278,7 @@ def _guarded(command: Callable[[argparse.Namespace], int]) -> Callable[[argparse
     def run(args: argparse.Namespace) -> int:
         try:
             return command(args)
-        except RecordsUnavailable as exc:
+        except (RecordsUnavailable, CommandFailed) as exc:
             print(f"pai {args.command}: {exc}", file=sys.stderr)
             return 1
 
@@ -275,9 +291,14 @@ def add_parsers(sub: Any) -> None:
     common.add_argument("pesel", type=_pesel, help="the person's PESEL")
     common.add_argument("--bootstrap", help="host:port (PAI_KAFKA_BOOTSTRAP)")
     common.add_argument(
+        "--token-env",
+        default="PAI_OPERATOR_TOKEN",
+        help="the environment variable holding your operator token (default"
+        " PAI_OPERATOR_TOKEN); the access log records the token's name",
+    )
+    common.add_argument(
         "--operator",
-        default=getpass.getuser(),
-        help="who you are, as the access log records it (default: your login name)",
+        help="your operator name, checked against the token's name (optional)",
     )
     listing = argparse.ArgumentParser(add_help=False, parents=[common])
     listing.add_argument("--json", action="store_true", help="one JSON object a line")

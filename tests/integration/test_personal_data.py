@@ -104,7 +104,8 @@ class Pipeline:
     def url(self, service: str, path: str) -> str:
         return f"http://127.0.0.1:{self.workers[service][1]}{path}"
 
-    def pai(self, *args: str) -> subprocess.CompletedProcess[str]:
+    def pai(self, *args: str, token: str | None = None) -> subprocess.CompletedProcess[str]:
+        """``pai *args`` as the operator whose named token is ``token`` (name:token)."""
         env = (
             os.environ
             | self.env
@@ -112,6 +113,7 @@ class Pipeline:
                 "PAI_KAFKA_BOOTSTRAP": self.bootstrap,
                 "PAI_ELIGIBILITY_URL": self.url("eligibility", ""),
                 "PAI_SCHEDULER_URL": self.url("scheduler", ""),
+                "PAI_OPERATOR_TOKEN": token.split(":", 1)[1] if token else "",
             }
         )
         return subprocess.run(
@@ -214,7 +216,7 @@ def test_a_persons_decisions_disclosures_reads_and_erasure(
     )
 
     def register() -> list[dict[str, Any]] | None:
-        listed = pipeline.pai("disclosures", person, "--json", "--operator", "anna-kowalska")
+        listed = pipeline.pai("disclosures", person, "--json", token=ANNA)
         assert listed.returncode == 0, listed.stderr
         entries = [orjson.loads(line) for line in listed.stdout.splitlines()]
         return entries if len(entries) >= 3 else None
@@ -246,7 +248,14 @@ def test_a_persons_decisions_disclosures_reads_and_erasure(
         headers=bearer(PIOTR) | {"X-Forwarded-User": "p.nowak@pup.example"},
     )
     assert cycles.status_code == 200, cycles.text
-    audit = pipeline.pai("audit", person, "--json", "--operator", "kontrola")
+    # the CLI's reads are recorded under the name of a verified token, never a made-up name
+    made_up = pipeline.pai("audit", person, "--operator", "kontrola")
+    assert made_up.returncode == 1 and "PAI_OPERATOR_TOKEN" in made_up.stderr, made_up.stderr
+    mismatch = pipeline.pai("audit", person, "--operator", "kontrola", token=PIOTR)
+    assert mismatch.returncode == 1 and "not the name of the token" in mismatch.stderr
+    unknown = pipeline.pai("audit", person, token="x:" + "u" * 40)
+    assert unknown.returncode == 1 and "none of the operator tokens" in unknown.stderr
+    audit = pipeline.pai("audit", person, "--json", token=PIOTR)
     assert audit.returncode == 0, audit.stderr
     reads = [orjson.loads(line) for line in audit.stdout.splitlines()]
     seen = [(r["operator"], r["service"], r["what"]) for r in reads]
@@ -254,7 +263,8 @@ def test_a_persons_decisions_disclosures_reads_and_erasure(
     assert ("piotr.nowak", "scheduler", "GET /persons/{pesel}/cycles") in seen
     assert ("piotr.nowak", "notifier", "GET /persons/{pesel}/disclosures") in seen
     assert ("anna-kowalska", "cli", "pai disclosures") in seen
-    assert ("kontrola", "cli", "pai audit") in seen
+    assert ("piotr.nowak", "cli", "pai audit") in seen
+    assert not any(r["operator"] == "kontrola" for r in reads)
     assert any(r["user"] == "p.nowak@pup.example" for r in reads)
 
     # an erasure must say why; and it is asked before it is done
@@ -278,8 +288,7 @@ def test_a_persons_decisions_disclosures_reads_and_erasure(
         "--reason",
         "RODO art. 17, wniosek 7/2026",
         "--yes",
-        "--operator",
-        "anna-kowalska",
+        token=ANNA,
     )
     assert forgot.returncode == 0, forgot.stderr
     assert "eligibility table" in forgot.stdout and "scheduler table" in forgot.stdout
@@ -338,7 +347,7 @@ def test_a_persons_decisions_disclosures_reads_and_erasure(
     assert gone()
     kept = httpx.get(pipeline.url("eligibility", f"/persons/{other}"), headers=bearer(ANNA))
     assert kept.status_code == 200, "erasing one person left the others"
-    listed = pipeline.pai("disclosures", person, "--json", "--operator", "anna-kowalska")
+    listed = pipeline.pai("disclosures", person, "--json", token=ANNA)
     assert listed.returncode == 0 and listed.stdout == "", listed.stderr
     raw_audit = asyncio.run(read_until_now({"bootstrap_servers": pipeline.bootstrap}, AUDIT.name))
     hashed = f"erased:{access_log.person_hash(HASH_SECRET, person)}:".encode()
