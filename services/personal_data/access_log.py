@@ -28,10 +28,16 @@ MAX_TEXT = 200
 """Characters kept of a caller-supplied text (a user header, a reason)."""
 
 
+_PESEL_LIKE = re.compile(r"(?<!\d)\d(?:[\s.\-\u2010-\u2015]{0,3}\d){10}(?!\d)|\d{11}")
+"""Eleven digits, in a row or with spaces, dashes or dots between them (440514 01359,
+44-05-14-01359): what may be a PESEL in a free text."""
+
+
 def _clean(text: str) -> str:
-    """A caller-supplied text as the log keeps it: printable, bounded, any PESEL masked."""
+    """A caller-supplied text as the log keeps it: printable, bounded, any PESEL masked (also
+    one written with separators)."""
     printable = "".join(ch if ch.isprintable() else "?" for ch in text)[:MAX_TEXT]
-    return re.sub(r"\d{11}", "***********", printable)
+    return _PESEL_LIKE.sub("***********", printable)
 
 
 def read_entry(
