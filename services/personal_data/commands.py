@@ -52,6 +52,13 @@ class CommandFailed(Exception):
     """The command stops with this message (exit status 1)."""
 
 
+OPERATOR_TOKEN_ENV = "PAI_OPERATOR_TOKEN"
+"""The variable holding the caller's own operator token (``--token-env`` names another):
+read by these commands only, never a service setting, so no workload sets it
+(``tests/deploy/test_settings_coverage.py`` exempts it and checks that)."""
+CLI_ONLY_VARIABLES = frozenset({OPERATOR_TOKEN_ENV})
+
+
 def _operator(settings: Settings, args: argparse.Namespace) -> tuple[str, str]:
     """(name, token) of the operator running the command: the token in the variable
     ``--token-env`` names (``PAI_OPERATOR_TOKEN``), verified against the named tokens
@@ -292,9 +299,9 @@ def add_parsers(sub: Any) -> None:
     common.add_argument("--bootstrap", help="host:port (PAI_KAFKA_BOOTSTRAP)")
     common.add_argument(
         "--token-env",
-        default="PAI_OPERATOR_TOKEN",
+        default=OPERATOR_TOKEN_ENV,
         help="the environment variable holding your operator token (default"
-        " PAI_OPERATOR_TOKEN); the access log records the token's name",
+        f" {OPERATOR_TOKEN_ENV}); the access log records the token's name",
     )
     common.add_argument(
         "--operator",
