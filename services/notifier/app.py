@@ -36,6 +36,8 @@ from services.notifier.delivery import PartnerChannel, Timeouts
 from services.notifier.offsets import OffsetTracker
 from services.notifier.webhooks import NotAWebhook, Webhook, webhook_for
 from services.personal_data import disclosures
+from services.personal_data.erasure_view import ErasureView
+from services.personal_data.erasures import webhook_subject
 from services.personal_data.person_records import (
     AccessLog,
     RecordsUnavailable,
@@ -106,6 +108,11 @@ class NotifierService:
         self.failure: BaseException | None = None
         self._stopping = asyncio.Event()
         self._resumes: dict[TopicPartition, asyncio.TimerHandle] = {}
+        secret = settings.audit_hash_secret
+        self.erasure_view = ErasureView(
+            kafka_client_kwargs(settings), None if secret is None else secret.get_secret_value()
+        )
+        self._following: asyncio.Task[None] | None = None
 
     # -- running -----------------------------------------------------------------------------
     async def run(self) -> None:
@@ -125,6 +132,9 @@ class NotifierService:
         ]
         if failed:
             raise RuntimeError(f"cannot create the notifier's topics: {failed}")
+        self._following = asyncio.create_task(self.erasure_view.run())
+        self._following.add_done_callback(self._done)
+        await self.erasure_view.caught_up.wait()  # no webhook before the erasures are known
         self.producer = AIOKafkaProducer(**client, **producer_kwargs(self.settings), linger_ms=2)
         self.consumer = AIOKafkaConsumer(
             **client,
@@ -241,6 +251,8 @@ class NotifierService:
             await self.commit()
         for task in list(self.tasks):
             task.cancel()
+        if self._following is not None:
+            self._following.cancel()
         await self.consumer.stop()
         await self.producer.stop()
         for channel in self.channels.values():
@@ -325,6 +337,20 @@ class NotifierService:
         assert webhook.ops_code is not None
         channel = self.channels[webhook.ops_code]
         ops = webhook.ops_code
+        subject = webhook_subject(webhook.body)
+        erasures = self.erasure_view.erasures
+        if subject is not None and erasures.erased_at(*subject) is not None:
+            metrics.SKIPPED.labels("person-erased", webhook.type).inc()
+            log.warning(
+                "webhook %s (%s) to %s dropped: its person (hash %s) was erased after its"
+                " event occurred",
+                webhook.webhook_id,
+                webhook.type,
+                ops,
+                erasures.hash_of(subject[0]),
+                extra=where(*source, webhook_id=webhook.webhook_id, ops_code=ops),
+            )
+            return
         number = len(attempts) + 1
         metrics.IN_FLIGHT.labels(ops).inc()
         try:

@@ -28,7 +28,7 @@ import orjson
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
 
-from services.personal_data import access_log, disclosures
+from services.personal_data import access_log, disclosures, erasures
 from services.personal_data.person_records import (
     AccessLog,
     RecordsUnavailable,
@@ -41,7 +41,7 @@ from services.runtime.operator_views import ERASURE_REASON
 from services.runtime.operators import identify
 from services.runtime.partitioning import expected_partition
 from services.runtime.settings import Settings, kafka_client_kwargs, load_settings, producer_kwargs
-from services.runtime.topics import AUDIT, DISCLOSURES
+from services.runtime.topics import AUDIT, DISCLOSURES, ERASURES
 
 CHANGELOGS = ("pai-eligibility-persons-changelog", "pai-scheduler-schedules-changelog")
 """The services' table changelogs, keyed by the PESEL bytes."""
@@ -214,12 +214,19 @@ async def _erase_in_services(settings: Settings, pesel: str, token: str, reason:
 async def _forget(args: argparse.Namespace, settings: Settings, secret: str) -> list[str]:
     pesel: str = args.pesel
     operator, token = _operator(settings, args)
-    removed = await _erase_in_services(settings, pesel, token, " ".join(args.reason.split()))
     client = kafka_client_kwargs(settings, args.bootstrap)
-    register = await read_person(client, DISCLOSURES.name, AvroCodec("disclosures"), pesel)
-    reads = await read_person(client, AUDIT.name, AvroCodec("audit"), pesel)
     producer = await _producer(settings, args.bootstrap)
     try:
+        # the marker first: from now on the services drop what is in flight for the person
+        # from before it (webhooks pending or dead-lettered, late input)
+        key, fields = erasures.marker(secret, pesel, dt.datetime.now(dt.UTC))
+        await producer.send_and_wait(
+            ERASURES.name, key=key, value=AvroCodec("erasures").encode("PersonErasure", fields)
+        )
+        removed = [f"{ERASURES.name}: the erasure marker (hash only)"]
+        removed += await _erase_in_services(settings, pesel, token, " ".join(args.reason.split()))
+        register = await read_person(client, DISCLOSURES.name, AvroCodec("disclosures"), pesel)
+        reads = await read_person(client, AUDIT.name, AvroCodec("audit"), pesel)
         partition = expected_partition(pesel.encode(), settings.topic_partitions)
         sends = [
             await producer.send(topic, key=pesel.encode(), value=None, partition=partition)

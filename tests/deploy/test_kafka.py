@@ -57,7 +57,11 @@ EXPECTED_ACLS: dict[str, set[Acl]] = {
     | writes("pai.scheduler.events.v1", "pai.dlq.v1", "pai.audit.v1")
     | prefix("pai-scheduler-", *FAUST)
     | group("pai-scheduler"),
-    "pai-notifier": reads("pai.eligibility.decisions.v1", "pai.scheduler.events.v1")
+    "pai-notifier": reads(
+        "pai.eligibility.decisions.v1",
+        "pai.scheduler.events.v1",
+        "pai.erasures.v1",  # every worker, no group: erased persons' webhooks are dropped
+    )
     | writes("pai.notifier.dlq.v1", "pai.dlq.v1", "pai.audit.v1")
     # the disclosure register: written after each delivery, read by its operator view
     | topic("pai.notifier.disclosures.v1", "Read", "Write", "Describe")
@@ -82,7 +86,9 @@ EXPECTED_ACLS: dict[str, set[Acl]] = {
     | topic("pai.notifier.disclosures.v1", "Read", "Write", "Describe")
     | topic("pai.audit.v1", "Read", "Write", "Describe")
     | topic("pai-eligibility-persons-changelog", "Read", "Write", "Describe")
-    | topic("pai-scheduler-schedules-changelog", "Read", "Write", "Describe"),
+    | topic("pai-scheduler-schedules-changelog", "Read", "Write", "Describe")
+    # pai forget writes the erasure marker; pai dlq replay reads the markers
+    | topic("pai.erasures.v1", "Read", "Write", "Describe"),
 }
 
 

@@ -28,7 +28,7 @@ from services.personal_data import access_log
 from services.runtime.codec import AvroCodec
 from services.runtime.processes import terminate
 from services.runtime.topic_reader import read_until_now
-from services.runtime.topics import AUDIT, DISCLOSURES
+from services.runtime.topics import AUDIT, DISCLOSURES, ERASURES, NOTIFIER_DLQ, notifier_retry
 from tests.integration.kafka_helpers import (
     FAST_COMPACTION,
     produce,
@@ -267,6 +267,24 @@ def test_a_persons_decisions_disclosures_reads_and_erasure(
     assert not any(r["operator"] == "kontrola" for r in reads)
     assert any(r["user"] == "p.nowak@pup.example" for r in reads)
 
+    # a fourth webhook the OPS refuses: dead-lettered after its retries, it waits there (as
+    # one could in a retry topic) when the person is erased
+    receiver.behaviours["ops"] = Behaviour(fail_first=3)
+    asyncio.run(produce(pipeline.bootstrap, "pai.pup.participation.v1", [referral(3)]))
+
+    def dead_lettered() -> list[tuple[bytes, bytes]]:
+        letters = asyncio.run(
+            read_until_now({"bootstrap_servers": pipeline.bootstrap}, NOTIFIER_DLQ.name)
+        )
+        return [
+            (r.key, r.value)
+            for r in letters
+            if r.value and person in AvroCodec("notifier-dlq").decode(r.value).fields["payload"]
+        ]
+
+    [(pending_id, pending)] = wait_for(dead_lettered, 60, "the fourth webhook dead-lettered")
+    receiver.behaviours["ops"] = Behaviour(fail_first=0)
+
     # an erasure must say why; and it is asked before it is done
     unexplained = httpx.delete(
         pipeline.url("eligibility", f"/persons/{person}"), headers=bearer(ANNA)
@@ -292,8 +310,31 @@ def test_a_persons_decisions_disclosures_reads_and_erasure(
     )
     assert forgot.returncode == 0, forgot.stderr
     assert "eligibility table" in forgot.stdout and "scheduler table" in forgot.stdout
-    assert f"{DISCLOSURES.name}: 3 record(s)" in forgot.stdout
+    assert f"{DISCLOSURES.name}: 3 record(s)" in forgot.stdout, forgot.stdout
     assert person not in forgot.stdout + forgot.stderr
+    assert f"{ERASURES.name}: the erasure marker" in forgot.stdout
+
+    # after the erasure: the webhook pending for the person is not delivered nor recorded,
+    # whether replayed or taken from a retry topic
+    replayed = pipeline.pai("dlq", "replay", "--webhook-id", pending_id.decode())
+    assert replayed.returncode == 0, replayed.stderr
+    assert "skipped 1 webhook(s) of erased persons" in replayed.stdout, replayed.stdout
+    asyncio.run(produce(pipeline.bootstrap, notifier_retry(1).name, [(pending_id, pending)]))
+
+    def dropped() -> bool:
+        exposed = httpx.get(pipeline.url("notifier", "/metrics")).text
+        return any(
+            line.startswith("pai_notifier_events_skipped_total{")
+            and 'reason="person-erased"' in line
+            and float(line.rsplit(" ", 1)[1]) >= 1
+            for line in exposed.splitlines()
+        )
+
+    wait_for(dropped, 30, "the notifier to drop the erased person's webhook")
+    assert pending_id.decode() not in delivered(receiver, "ops")
+    assert person not in httpx.get(pipeline.url("notifier", "/metrics")).text
+    on_register = persons_records(pipeline.bootstrap, DISCLOSURES.name, person)
+    assert not [key for key, _ in on_register if key.endswith(b":" + pending_id)], "not recorded"
 
     # compaction: no compacted per-person topic keeps a record of the person
     compacted = [*CHANGELOGS, DISCLOSURES.name, AUDIT.name]
