@@ -11,6 +11,7 @@ a service handles no input before that. :func:`read_erasures` reads it once (for
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import logging
 from collections.abc import Mapping
 from typing import Any
@@ -20,6 +21,7 @@ from aiokafka import ConsumerRecord
 from services.personal_data.erasures import Erasures
 from services.runtime.codec import AvroCodec, UndecodableRecord
 from services.runtime.end_offsets import fetched_end_offsets
+from services.runtime.inbound import Rejected
 from services.runtime.topic_reader import read_until_now, read_whole_topic
 from services.runtime.topics import ERASURES
 
@@ -43,11 +45,41 @@ def _apply(erasures: Erasures, record: ConsumerRecord[bytes, bytes]) -> None:
         )
 
 
+SEEN_WAIT_S = 5.0
+"""How long an erasure in a service waits for the marker ``pai forget`` wrote just before."""
+
+
 class ErasureView:
     def __init__(self, client_kwargs: Mapping[str, Any], secret: str | None) -> None:
         self.client_kwargs = client_kwargs
         self.erasures = Erasures(secret)
         self.caught_up = asyncio.Event()
+
+    def check(self, person_id: str, occurred_at: dt.datetime) -> None:
+        """Rejected (``person-erased``) for input of a person erased at or after it
+        occurred; the message names the hash, never the PESEL."""
+        erased_at = self.erasures.erased_at(person_id, occurred_at)
+        if erased_at is not None:
+            raise Rejected(
+                "person-erased",
+                f"the person (hash {self.erasures.hash_of(person_id)}) was erased at"
+                f" {erased_at.isoformat()}, after this event occurred ({occurred_at.isoformat()});"
+                " a later event creates a new state",
+            )
+
+    async def seen(self, person_id: str, timeout_s: float = SEEN_WAIT_S) -> bool:
+        """Wait (up to ``timeout_s``) until the person's marker is read: an erasure then
+        leaves no moment in which a late event could bring the person back."""
+        if self.erasures.secret is None:
+            return False
+        deadline = asyncio.get_running_loop().time() + timeout_s
+        hashed = self.erasures.hash_of(person_id)
+        while hashed not in self.erasures.erased:
+            if asyncio.get_running_loop().time() > deadline:
+                log.warning("no erasure marker for hash %s on %s", hashed, ERASURES.name)
+                return False
+            await asyncio.sleep(0.05)
+        return True
 
     async def run(self) -> None:
         """Follow the topic until cancelled."""

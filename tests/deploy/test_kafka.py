@@ -43,7 +43,12 @@ def group(name: str) -> set[Acl]:
 
 FAUST = ("Read", "Write", "Create", "Describe", "DescribeConfigs")  # changelog, leader topic
 EXPECTED_ACLS: dict[str, set[Acl]] = {
-    "pai-eligibility": reads("pai.pup.profiles.v1", "pai.ops.social-assistance.v1", "pai.clock.v1")
+    "pai-eligibility": reads(
+        "pai.pup.profiles.v1",
+        "pai.ops.social-assistance.v1",
+        "pai.clock.v1",
+        "pai.erasures.v1",  # every worker, no group: late input of erased persons
+    )
     | writes("pai.eligibility.decisions.v1", "pai.dlq.v1", "pai.audit.v1")  # reads of views
     | prefix("pai-eligibility-", *FAUST)
     | group("pai-eligibility"),
@@ -53,6 +58,7 @@ EXPECTED_ACLS: dict[str, set[Acl]] = {
         "pai.eligibility.decisions.v1",
         "pai.pup.program-editions.v1",  # every worker, no group
         "pai.clock.v1",  # every worker, no group
+        "pai.erasures.v1",  # every worker, no group: late input of erased persons
     )
     | writes("pai.scheduler.events.v1", "pai.dlq.v1", "pai.audit.v1")
     | prefix("pai-scheduler-", *FAUST)

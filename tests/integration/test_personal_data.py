@@ -35,7 +35,7 @@ from tests.integration.kafka_helpers import (
     set_topic_configs,
     topic_configs,
 )
-from tests.integration.service_helpers import decisions_for, wait_for
+from tests.integration.service_helpers import dead_letters_from, decisions_for, wait_for
 from tests.support import events as ev
 from tests.support.apache_kafka import KafkaCluster
 from tests.support.receiver import Behaviour, Receiver, delivered
@@ -313,6 +313,34 @@ def test_a_persons_decisions_disclosures_reads_and_erasure(
     assert f"{DISCLOSURES.name}: 3 record(s)" in forgot.stdout, forgot.stdout
     assert person not in forgot.stdout + forgot.stderr
     assert f"{ERASURES.name}: the erasure marker" in forgot.stdout
+
+    # after the erasure: input from before it that arrives late (a decision, a profile
+    # event, sent again) is dead-lettered as person-erased and brings no state back
+    last_decision = [
+        (r.key, r.value)
+        for r in asyncio.run(
+            read_until_now(
+                {"bootstrap_servers": pipeline.bootstrap}, "pai.eligibility.decisions.v1"
+            )
+        )
+        if r.key == person.encode() and r.value
+    ][-1]
+    asyncio.run(produce(pipeline.bootstrap, "pai.eligibility.decisions.v1", [last_decision]))
+    asyncio.run(
+        produce(pipeline.bootstrap, "pai.pup.profiles.v1", [ev.profile(person, "II", DAY, 2)])
+    )
+
+    def refused_late() -> set[str]:
+        letters = [
+            letter
+            for topic in ("pai.eligibility.decisions.v1", "pai.pup.profiles.v1")
+            for letter in dead_letters_from(pipeline.bootstrap, topic)
+            if letter["reason"] == "person-erased" and letter["key"] == person
+        ]
+        found = {letter["topic"] for letter in letters}
+        return found if len(found) == 2 else set()
+
+    wait_for(refused_late, 30, "both late events dead-lettered as person-erased")
 
     # after the erasure: the webhook pending for the person is not delivered nor recorded,
     # whether replayed or taken from a retry topic
