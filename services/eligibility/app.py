@@ -374,7 +374,15 @@ class EligibilityService:
     def _register_views(self) -> None:
         def render(pesel: str, raw: bytes) -> dict[str, Any]:
             state = orjson.loads(raw)
-            return {"person_id": pesel, "state": state, "last_decision": state.get("last_outcome")}
+            last = state.get("last_outcome")
+            if last is not None:  # the provisions it applies, as its decision cited them
+                last = last | {
+                    "legal_basis": legal_basis.for_decision(
+                        last["ruleset"], last["eligible"], last["priority"], last["reasons"]
+                    ),
+                    "legal_basis_version": legal_basis.current().version,
+                }
+            return {"person_id": pesel, "state": state, "last_decision": last}
 
         register_person_view(
             self.app,

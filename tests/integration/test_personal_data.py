@@ -243,6 +243,10 @@ def test_a_persons_decisions_disclosures_reads_and_erasure(
     # two operators read the person's data through the views
     read = httpx.get(pipeline.url("eligibility", f"/persons/{person}"), headers=bearer(ANNA))
     assert read.status_code == 200, read.text
+    last = read.json()["last_decision"]
+    assert last["legal_basis"] and last["legal_basis_version"], "the view shows the provisions"
+    assert all("art. 62a" in citation["provision"] for citation in last["legal_basis"])
+    assert set(last["reasons"]) <= {citation["applies_to"] for citation in last["legal_basis"]}
     cycles = httpx.get(
         pipeline.url("scheduler", f"/persons/{person}/cycles"),
         headers=bearer(PIOTR) | {"X-Forwarded-User": "p.nowak@pup.example"},
