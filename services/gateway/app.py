@@ -51,6 +51,8 @@ RETRY_AFTER_UNAVAILABLE_S = 5
 log = logging.getLogger(__name__)
 
 Answer = tuple[int, dict[str, Any]]
+WEBHOOK_ID = web.RequestKey("webhook_id", str)
+"""The admitted request's ``webhook-id``, for forgetting it when the request gets a 503."""
 
 
 def _error(message: str, path: str = "") -> dict[str, Any]:
@@ -148,6 +150,15 @@ class GatewayService:
         finally:
             if not lock.locked() and self._locks.get(event_id) is lock:
                 del self._locks[event_id]
+
+    async def _write_answered(self, ops_code: str, item: Any) -> Answer:
+        """:meth:`_write`, with an unexpected error as this item's 500 (a batch's other items
+        keep their answers: some of them may be written)."""
+        try:
+            return await self._write(ops_code, item)
+        except Exception:
+            log.exception("an event for %s failed unexpectedly", ops_code)
+            return 500, _error(_INTERNAL)
 
     async def _write_once(self, ops_code: str, checked: Checked, value: bytes) -> Answer:
         event_id = checked.event_id
@@ -249,12 +260,12 @@ class GatewayService:
             parsed = orjson.loads(body)
         except orjson.JSONDecodeError as exc:
             return refuse(400, "bad-json", f"the body is not JSON: {exc}")
-        request["webhook_id"] = webhook_id
+        request[WEBHOOK_ID] = webhook_id
         return ops_code, parsed
 
     def _forget_on_503(self, request: web.Request, ops_code: str, status: int) -> None:
-        if status == 503 and "webhook_id" in request:
-            self.replays.forget(ops_code, request["webhook_id"])
+        if status == 503 and WEBHOOK_ID in request:
+            self.replays.forget(ops_code, request[WEBHOOK_ID])
 
     async def post_event(self, request: web.Request) -> web.Response:
         admitted = await self._admit(request, MAX_EVENT_BYTES)
@@ -280,7 +291,7 @@ class GatewayService:
                 _error(f"{len(items)} events; a batch holds 1 to {MAX_BATCH}", "events"),
                 status=400,
             )
-        answers = await asyncio.gather(*(self._write(ops_code, item) for item in items))
+        answers = await asyncio.gather(*(self._write_answered(ops_code, item) for item in items))
         results = []
         for n, (status, body) in enumerate(answers):
             metrics.EVENTS.labels(ops_code, _OUTCOMES[status]).inc()
@@ -323,6 +334,9 @@ class GatewayService:
                 response: web.StreamResponse = await handler(request)
             except web.HTTPException as exc:
                 response = web.json_response(_error(exc.reason), status=exc.status)
+            except Exception:  # a bug: a counted JSON 500, never a bare one the alert misses
+                log.exception("%s %s failed unexpectedly", request.method, request.path)
+                response = web.json_response(_error(_INTERNAL), status=500)
             if request.path.startswith("/v1/"):
                 ops = request.match_info.get("ops_code", "")
                 label = ops if ops in self.partners else "unknown"
@@ -352,6 +366,10 @@ async def _read_at_most(request: web.Request, most: int) -> bytes:
     return b"".join(chunks)
 
 
+_INTERNAL = (
+    "internal error: this event may or may not have been written; send it again later (same"
+    " event_id: it is written once) and tell the operator"
+)
 _OUTCOMES = {
     200: "duplicate",
     202: "accepted",
@@ -359,6 +377,7 @@ _OUTCOMES = {
     403: "forbidden",
     409: "conflict",
     413: "invalid",
+    500: "internal-error",
     503: "unavailable",
 }
 

@@ -185,8 +185,12 @@ def _instant(value: Any, path: str, errors: list[FieldError]) -> dt.datetime | N
     if instant.tzinfo is None:
         errors.append(FieldError(path, "the timestamp has no offset: add Z or +01:00"))
         return None
-    if not 1970 <= instant.astimezone(dt.UTC).year <= 9999:
-        errors.append(FieldError(path, "the timestamp is outside 1970-9999"))
+    try:  # 9999-12-31T23:00:00-05:00 is past datetime.max in UTC: OverflowError
+        year = instant.astimezone(dt.UTC).year
+    except OverflowError:
+        year = 0
+    if not 1970 <= year <= 9999:
+        errors.append(FieldError(path, "the timestamp is outside 1970-9999 (in UTC)"))
         return None
     return instant
 

@@ -99,6 +99,11 @@ def _refusals() -> dict[str, Any]:
         "413": _answer("The body (or one event's record) is too large", "Errors"),
         "415": _answer("The Content-Type is not application/json", "Errors"),
         "429": _answer("Over the partner's rate limit: wait Retry-After seconds", "Errors", True),
+        "500": _answer(
+            "An unexpected error in the gateway: the event may or may not be written; send it"
+            " again later with the same event_id (it is written once)",
+            "Errors",
+        ),
         "503": _answer(
             "The gateway is starting or Kafka did not acknowledge: send again after Retry-After"
             " (a new webhook-id, the same event_id)",
@@ -260,7 +265,7 @@ def document() -> dict[str, Any]:
                                     "index": {"type": "integer", "minimum": 0},
                                     "status": {
                                         "type": "integer",
-                                        "enum": [200, 202, 400, 403, 409, 413, 503],
+                                        "enum": [200, 202, 400, 403, 409, 413, 500, 503],
                                     },
                                     "event_id": {"type": "string"},
                                     "topic": {"type": "string"},
