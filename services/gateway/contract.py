@@ -249,7 +249,7 @@ def _domain_checks(kind: str, fields: dict[str, Any], errors: list[FieldError]) 
     try:
         check_dates(kind, fields)
     except InvalidEvent as exc:
-        errors.append(FieldError("data.valid_until", str(exc)))
+        errors.append(FieldError(f"data.{exc.field}", str(exc)))
     if kind == "IntegrationHoursReported":
         try:
             check_week_start(fields["week_start"])

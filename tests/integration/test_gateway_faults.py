@@ -100,6 +100,24 @@ def test_a_timestamp_past_the_range_is_a_400_alone_or_in_a_batch(
     run(broker.bootstrap, tmp_path, test)
 
 
+@pytest.mark.parametrize(
+    ("field", "day"), [("valid_until", "9999-12-31"), ("granted_on", "0001-01-01")]
+)
+def test_a_date_past_the_services_range_is_a_400_naming_it(
+    broker, tmp_path: Path, field: str, day: str
+) -> None:
+    """What eligibility would dead-letter (:mod:`services.runtime.date_range`)."""
+
+    def test(port: int) -> None:
+        with httpx.Client(timeout=10) as client:
+            response = post(client, port, benefits_granted(4, **{field: day}))
+        assert response.status_code == 400, response.text
+        assert response.json()["errors"][0]["path"] == f"data.{field}"
+        assert "1900-01-01..2999-12-31" in response.json()["errors"][0]["message"]
+
+    run(broker.bootstrap, tmp_path, test)
+
+
 def test_a_bug_is_a_counted_json_500_and_in_a_batch_only_its_items(
     broker, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
