@@ -12,7 +12,9 @@ other content) and written as single-object Avro, key the PESEL, partitioned by
 murmur2 (aiokafka's default, as a Java producer), ``acks=all``. The answer (202
 with topic, partition and offset) is sent only after the broker acknowledged.
 A broker that does not acknowledge within ``PAI_GATEWAY_WRITE_TIMEOUT_S`` or
-refuses is a 503 with ``Retry-After``: nothing escapes to stop the worker.
+refuses is a 503 with ``Retry-After``: nothing escapes to stop the worker. A write that
+timed out goes on (the record may still reach the topic): one write per ``event_id``
+is under way at a time, and a retry waits for it instead of writing the event again.
 """
 
 from __future__ import annotations
@@ -78,6 +80,9 @@ class GatewayService:
             for ops, p in self.partners.items()
         }
         self._locks: dict[str, asyncio.Lock] = {}
+        self._deliveries: dict[str, asyncio.Future[Written]] = {}
+        """Writes not yet acknowledged nor failed, by event_id: a retry waits for its
+        event's write instead of writing the event a second time."""
         self._stopping = asyncio.Event()
         self._following: asyncio.Task[None] | None = None
         self.last_write_error: str | None = None
@@ -162,6 +167,9 @@ class GatewayService:
 
     async def _write_once(self, ops_code: str, checked: Checked, value: bytes) -> Answer:
         event_id = checked.event_id
+        waited = await self._delivered_before(ops_code, checked)
+        if waited is not None:
+            return waited
         found = self.written.get(event_id, time.time())
         seen = classify(found, ops_code, digest(value))
         if found is not None and seen is Seen.REPEAT:
@@ -172,40 +180,74 @@ class GatewayService:
                 " a new event_id; a repeat must be byte for byte the same event",
                 "data.event_id",
             )
+        delivery = asyncio.ensure_future(self._deliver(ops_code, checked, value))
+        self._deliveries[event_id] = delivery
+        delivery.add_done_callback(_retrieved)  # logged by _deliver; nobody may wait for it
+        try:
+            written = await asyncio.wait_for(
+                asyncio.shield(delivery), self.settings.gateway_write_timeout_s
+            )
+        except (KafkaError, TimeoutError, OSError) as exc:
+            return self._unacknowledged(ops_code, checked, exc)
+        return 202, written.coordinates(event_id)
+
+    async def _delivered_before(self, ops_code: str, checked: Checked) -> Answer | None:
+        """Wait for a write of this event_id still under way (an earlier request timed out
+        on it: the record may reach the topic any moment); a 503 if it still does not end
+        in time, None once it ended (the store then knows whether it was written)."""
+        delivery = self._deliveries.get(checked.event_id)
+        if delivery is None:
+            return None
+        try:
+            await asyncio.wait_for(asyncio.shield(delivery), self.settings.gateway_write_timeout_s)
+        except TimeoutError as exc:
+            return self._unacknowledged(ops_code, checked, exc)
+        except (KafkaError, OSError):
+            pass  # that write failed for good: nothing of it is on the topic
+        return None
+
+    async def _deliver(self, ops_code: str, checked: Checked, value: bytes) -> Written:
+        """One write to the end, whoever waits for it: the broker's acknowledgement
+        recorded under the event_id (or its failure raised); never cancelled by a timeout."""
         assert self.producer is not None
+        event_id = checked.event_id
         started = time.perf_counter()
         try:
             sent = await self.producer.send(
                 checked.topic.name, value=value, key=checked.person_id.encode()
             )
-            meta = await asyncio.wait_for(sent, self.settings.gateway_write_timeout_s)
-        except (KafkaError, TimeoutError, OSError) as exc:
-            reason = f"{type(exc).__name__}: {exc}"
-            self.last_write_error = reason
-            log.error(
-                "write of event %s for %s not acknowledged: %s",
+            meta = await sent
+            self.last_write_error = None
+            metrics.WRITE_SECONDS.observe(time.perf_counter() - started)
+            written = Written(
+                ops_code, digest(value), meta.topic, meta.partition, meta.offset, time.time()
+            )
+            self.written.add(event_id, written, time.time())
+            log.info(
+                "event %s (%s) written for %s",
                 event_id,
+                checked.type,
                 mask_pesel(checked.person_id),
-                reason,
-                extra=where(checked.topic.name, event_id=event_id, ops_code=ops_code),
+                extra=where(meta.topic, meta.partition, meta.offset, event_id, ops_code=ops_code),
             )
-            return 503, _error(
-                "the event was not acknowledged by Kafka in time; send it again (same event_id)"
-            )
-        self.last_write_error = None
-        metrics.WRITE_SECONDS.observe(time.perf_counter() - started)
-        written = Written(
-            ops_code, digest(value), meta.topic, meta.partition, meta.offset, time.time()
-        )
-        self.written.add(event_id, written, time.time())
-        log.info(
-            "event %s (%s) written for %s",
-            event_id,
-            checked.type,
+            return written
+        except Exception as exc:
+            self.last_write_error = f"{type(exc).__name__}: {exc}"
+            raise
+        finally:
+            self._deliveries.pop(event_id, None)
+
+    def _unacknowledged(self, ops_code: str, checked: Checked, exc: BaseException) -> Answer:
+        reason = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+        self.last_write_error = reason
+        log.error(
+            "write of event %s for %s not acknowledged: %s",
+            checked.event_id,
             mask_pesel(checked.person_id),
-            extra=where(meta.topic, meta.partition, meta.offset, event_id, ops_code=ops_code),
+            reason,
+            extra=where(checked.topic.name, event_id=checked.event_id, ops_code=ops_code),
         )
-        return 202, written.coordinates(event_id)
+        return 503, _error(_UNACKNOWLEDGED)
 
     # -- a request ---------------------------------------------------------------------------
     async def _admit(self, request: web.Request, limit: int) -> tuple[str, Any] | web.Response:
@@ -352,6 +394,11 @@ class GatewayService:
         return app
 
 
+def _retrieved(delivery: asyncio.Future[Written]) -> None:
+    if not delivery.cancelled():
+        delivery.exception()
+
+
 async def _read_at_most(request: web.Request, most: int) -> bytes:
     """The body, or its first ``most`` bytes if longer (one ``read`` may return less than
     asked: chunks arrive as the client sends them)."""
@@ -366,6 +413,11 @@ async def _read_at_most(request: web.Request, most: int) -> bytes:
     return b"".join(chunks)
 
 
+_UNACKNOWLEDGED = (
+    "Kafka did not acknowledge the event in time: it may have been written. Send it again"
+    " after Retry-After with the same event_id: that is safe, it is written once (200 with"
+    " its coordinates if it had been)"
+)
 _INTERNAL = (
     "internal error: this event may or may not have been written; send it again later (same"
     " event_id: it is written once) and tell the operator"

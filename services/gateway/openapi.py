@@ -105,8 +105,9 @@ def _refusals() -> dict[str, Any]:
             "Errors",
         ),
         "503": _answer(
-            "The gateway is starting or Kafka did not acknowledge: send again after Retry-After"
-            " (a new webhook-id, the same event_id)",
+            "The gateway is starting or Kafka did not acknowledge in time (the event may have"
+            " been written): send again after Retry-After (a new webhook-id, the same event_id:"
+            " safe, it is written once)",
             "Errors",
             True,
         ),

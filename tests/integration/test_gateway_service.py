@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import os
 import random
+import signal
 import subprocess
 import sys
 import threading
@@ -49,7 +50,13 @@ from tests.support.gateway import (
     post,
     signed_headers,
 )
-from tests.support.workers import PARTITIONS, WORKER_ENV, start_module, wait_ready
+from tests.support.workers import (
+    PARTITIONS,
+    WORKER_ENV,
+    start_broker,
+    start_module,
+    wait_ready,
+)
 
 pytestmark = pytest.mark.integration
 CODECS = {spec.name: AvroCodec(spec.schema) for spec in ACCEPTED.values() if spec.schema}
@@ -280,6 +287,44 @@ def test_a_second_worker_knows_what_the_first_wrote(gateway, broker, tmp_path: P
             assert post(client, other.port, changed).status_code == 409
     finally:
         other.stop()
+
+
+def test_a_retry_while_kafka_stalls_waits_for_the_first_write_and_writes_once(
+    tmp_path: Path,
+) -> None:
+    """The broker process stopped (SIGSTOP) during a post: 503, and 503 for the retry; once
+    it goes on, the next retry is a 200 with the first write's coordinates and the event is
+    on the topic once (a write that timed out still reaches the topic: it is not sent
+    again). A broker of its own (tansu): stopping the session's would stall other tests."""
+    broker = start_broker(tmp_path / "broker.log")
+    gateway = Gateway(broker.bootstrap, tmp_path, PAI_GATEWAY_WRITE_TIMEOUT_S="1")
+    try:
+        gateway.start()
+        event = benefits_granted(70_001)
+        with httpx.Client(timeout=30) as client:
+            assert post(client, gateway.port, benefits_granted(70_000)).status_code == 202
+            pid = broker.pid
+            os.kill(pid, signal.SIGSTOP)
+            try:
+                stalled = [post(client, gateway.port, event) for _ in range(2)]
+            finally:
+                os.kill(pid, signal.SIGCONT)
+            assert [r.status_code for r in stalled] == [503, 503], [r.text for r in stalled]
+            for response in stalled:
+                message = response.json()["errors"][0]["message"]
+                assert "may have been written" in message and "same event_id" in message
+                assert int(response.headers["Retry-After"]) >= 1
+            after = post(client, gateway.port, event)
+        assert after.status_code == 200, after.text
+        copies = on_topics(broker.bootstrap, {event["data"]["event_id"]})
+        [(record, _)] = copies[event["data"]["event_id"]]
+        assert (after.json()["partition"], after.json()["offset"]) == (
+            record.partition,
+            record.offset,
+        )
+    finally:
+        gateway.stop()
+        broker.stop()
 
 
 def test_bodies_over_the_limits_are_413_and_an_unknown_partner_401(gateway) -> None:
