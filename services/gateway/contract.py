@@ -125,10 +125,12 @@ def convert(value: Any, schema: Any, path: str, errors: list[FieldError]) -> Any
             errors.append(wrong)
         elif len(value) > MAX_STRING:
             errors.append(FieldError(path, f"{len(value)} characters; at most {MAX_STRING}"))
-        elif logical == "uuid":
-            try:
-                if str(uuid.UUID(value)) != value.lower():
+        elif logical == "uuid":  # either case (RFC 9562); written in lower case, so that
+            try:  # 0B7F... and 0b7f... are one event_id, de-duplicated as one
+                normal = str(uuid.UUID(value))
+                if normal != value.lower():
                     raise ValueError(value)
+                return normal
             except ValueError:
                 errors.append(FieldError(path, "expected a UUID (8-4-4-4-12 hex digits)"))
         return value

@@ -47,6 +47,12 @@ def _json_schema(avro: Any) -> dict[str, Any]:
     raise ValueError(f"no JSON Schema for Avro type {avro!r}")
 
 
+_UUID_CASE = (
+    " (8-4-4-4-12 hex digits, either case: written and answered in lower case, so 0B7F... and"
+    " 0b7f... are the same)"
+)
+
+
 def event_schemas() -> dict[str, dict[str, Any]]:
     """``components.schemas`` of every accepted record type, from its current Avro schema."""
     found: dict[str, dict[str, Any]] = {}
@@ -58,7 +64,10 @@ def event_schemas() -> dict[str, dict[str, Any]]:
                 prop["pattern"] = _PERSON
             if field["name"] == "ops_code":
                 prop["pattern"] = _OPS
-            properties[field["name"]] = {**prop, "description": " ".join(field["doc"].split())}
+            doc = " ".join(field["doc"].split())
+            if prop.get("format") == "uuid":
+                doc += _UUID_CASE
+            properties[field["name"]] = {**prop, "description": doc}
         required = [f["name"] for f in schema["fields"] if "default" not in f]
         topic = ACCEPTED[name].name
         found[name] = {

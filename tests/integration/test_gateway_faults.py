@@ -118,6 +118,22 @@ def test_a_date_past_the_services_range_is_a_400_naming_it(
     run(broker.bootstrap, tmp_path, test)
 
 
+def test_an_event_id_in_upper_case_is_the_same_event_id(broker, tmp_path: Path) -> None:
+    event = benefits_granted(5)
+    lower = event["data"]["event_id"]
+    shouted = {**event, "data": {**event["data"], "event_id": lower.upper()}}
+
+    def test(port: int) -> None:
+        with httpx.Client(timeout=10) as client:
+            first = post(client, port, shouted)
+            again = post(client, port, event)
+        assert first.status_code == 202, first.text
+        assert first.json()["event_id"] == lower
+        assert (again.status_code, again.json()) == (200, first.json())
+
+    run(broker.bootstrap, tmp_path, test)
+
+
 def test_a_bug_is_a_counted_json_500_and_in_a_batch_only_its_items(
     broker, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -147,3 +147,10 @@ def test_a_pesel_is_refused_exactly_when_its_checksum_fails(person: str) -> None
     except Invalid:
         accepted = False
     assert accepted == is_valid_pesel(person)
+
+
+def test_an_upper_case_event_id_is_written_in_lower_case() -> None:
+    body = benefits_granted(1)
+    lower = body["data"]["event_id"]
+    body["data"]["event_id"] = lower.upper()
+    assert check_event(body, OPS).event_id == lower
