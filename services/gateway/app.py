@@ -33,7 +33,7 @@ from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
 
 from services.gateway import metrics
-from services.gateway.authentication import ReplayGuard, Unauthorized, verify
+from services.gateway.authentication import ReplayGuard, Unauthorized, cap_for, verify
 from services.gateway.contract import ACCEPTED, Checked, FieldError, Forbidden, Invalid, check_event
 from services.gateway.follower import Follower
 from services.gateway.ratelimit import TokenBucket
@@ -74,7 +74,12 @@ class GatewayService:
         client = kafka_client_kwargs(settings)
         self.follower = Follower(client, self.codecs, self.written, settings.embedded_broker)
         self.producer: AIOKafkaProducer | None = None
-        self.replays = ReplayGuard()
+        self.replays = ReplayGuard(
+            caps={
+                ops: cap_for(p.partner.inbound_rate_per_s, p.partner.inbound_burst)
+                for ops, p in self.partners.items()
+            }
+        )
         self.buckets = {
             ops: TokenBucket(p.partner.inbound_rate_per_s, p.partner.inbound_burst)
             for ops, p in self.partners.items()
