@@ -2,19 +2,21 @@
 
 ``POST /v1/partners/{ops_code}/events`` (one event) and ``.../events:batch`` (up to
 :data:`MAX_BATCH`), served by aiohttp on ``PAI_WEB_PORT`` beside ``/health/*`` and
-``/metrics``. In order, a request is refused when its body is too large (413), not
-``application/json`` (415), not signed with the partner's inbound secret or stale
-or replayed (401), over the partner's rate (429, ``Retry-After``), unreadable JSON
-(400); then each event is checked (:mod:`services.gateway.contract`: 400 with the
-fields at fault, 403 for another OPS's ``ops_code``), looked up by ``event_id``
-(:mod:`services.gateway.written`: 200 with the first write's coordinates, 409 for
-other content) and written as single-object Avro, key the PESEL, partitioned by
-murmur2 (aiokafka's default, as a Java producer), ``acks=all``. The answer (202
-with topic, partition and offset) is sent only after the broker acknowledged.
-A broker that does not acknowledge within ``PAI_GATEWAY_WRITE_TIMEOUT_S`` or
-refuses is a 503 with ``Retry-After``: nothing escapes to stop the worker. A write that
-timed out goes on (the record may still reach the topic): one write per ``event_id``
-is under way at a time, and a retry waits for it instead of writing the event again.
+``/metrics``. In order, a request is refused when its body is too large (413),
+compressed (415), not complete within :data:`BODY_READ_TIMEOUT_S` (408), not UTF-8
+``application/json`` (415), for an unknown ``ops_code`` (401, as a bad signature),
+not signed with the partner's inbound secret or stale or replayed (401), over the
+partner's rate (429, ``Retry-After``), unreadable JSON (400); then each event is
+checked (:mod:`services.gateway.contract`: 400 with the fields at fault, 403 for
+another OPS's ``ops_code``), looked up by ``event_id`` (:mod:`services.gateway.written`:
+200 with the first write's coordinates, 409 for other content) and written as
+single-object Avro, key the PESEL, partitioned by murmur2 (aiokafka's default, as a
+Java producer), ``acks=all``. The answer (202 with topic, partition and offset) is sent
+only after the broker acknowledged. A broker that does not acknowledge within
+``PAI_GATEWAY_WRITE_TIMEOUT_S`` or refuses is a 503 with ``Retry-After``: nothing
+escapes to stop the worker. A write that timed out goes on (the record may still reach
+the topic): one write per ``event_id`` is under way at a time, and a retry waits for it
+instead of writing the event again.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import signal
 import time
 from collections.abc import Mapping
@@ -33,7 +36,13 @@ from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
 
 from services.gateway import metrics
-from services.gateway.authentication import ReplayGuard, Unauthorized, cap_for, verify
+from services.gateway.authentication import (
+    BAD_SIGNATURE,
+    ReplayGuard,
+    Unauthorized,
+    cap_for,
+    verify,
+)
 from services.gateway.contract import ACCEPTED, Checked, FieldError, Forbidden, Invalid, check_event
 from services.gateway.follower import Follower
 from services.gateway.ratelimit import TokenBucket
@@ -50,6 +59,8 @@ MAX_EVENT_BYTES = 64 * 1024
 MAX_BATCH = 500
 MAX_BATCH_BYTES = 1024 * 1024
 RETRY_AFTER_UNAVAILABLE_S = 5
+BODY_READ_TIMEOUT_S = 10.0
+"""A client that sent the headers gets this long for the body, then a 408."""
 log = logging.getLogger(__name__)
 
 Answer = tuple[int, dict[str, Any]]
@@ -85,6 +96,9 @@ class GatewayService:
             for ops, p in self.partners.items()
         }
         self._locks: dict[str, asyncio.Lock] = {}
+        self._decoy_keys = (os.urandom(32),)
+        """What an unknown ops_code's request is checked with: it fails as a bad signature
+        does, with the same message, at the same cost."""
         self._deliveries: dict[str, asyncio.Future[Written]] = {}
         """Writes not yet acknowledged nor failed, by event_id: a retry waits for its
         event's write instead of writing the event a second time."""
@@ -267,20 +281,31 @@ class GatewayService:
 
         if request.content_length is not None and request.content_length > limit:
             return refuse(413, "too-large", f"the body is over {limit:,} bytes")
+        if request.headers.get("Content-Encoding", "identity").lower() != "identity":
+            # the signature is over the bytes sent; and no decompression bomb
+            return refuse(415, "encoded", "send the body uncompressed: no Content-Encoding")
         try:
-            body = await _read_at_most(request, limit + 1)
-        except (TimeoutError, OSError, ValueError, web.HTTPException) as exc:
+            body = await asyncio.wait_for(_read_at_most(request, limit + 1), BODY_READ_TIMEOUT_S)
+        except TimeoutError:
+            return refuse(
+                408, "body-timeout", f"the body did not arrive within {BODY_READ_TIMEOUT_S:g} s"
+            )
+        except (OSError, ValueError, web.HTTPException) as exc:
             return refuse(400, "unreadable-body", f"the body could not be read: {exc}")
         if len(body) > limit:
             return refuse(413, "too-large", f"the body is over {limit:,} bytes")
         if request.content_type != "application/json":
             return refuse(415, "not-json", "send Content-Type: application/json")
-        if partner is None:
-            return refuse(
-                401, "unknown-partner", f"no partner {ops_code[:16]} in the partners file"
-            )
+        if (request.charset or "utf-8").lower() != "utf-8":
+            return refuse(415, "not-utf-8", "send the body in UTF-8 (charset=utf-8 or none)")
         headers = {k.lower(): v for k, v in request.headers.items()}
         now = time.time()
+        if partner is None:  # answered as a bad signature: the URL tells nobody who is a partner
+            try:
+                verify(headers, body, self._decoy_keys, now)
+            except Unauthorized as exc:
+                return refuse(401, "unknown-partner", str(exc))
+            return refuse(401, "unknown-partner", BAD_SIGNATURE)  # a 2**-256 chance
         try:
             webhook_id = verify(headers, body, partner.inbound_keys, now)
             self.replays.check_and_remember(ops_code, webhook_id, now)

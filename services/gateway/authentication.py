@@ -18,6 +18,7 @@ import base64
 import binascii
 import hmac
 import math
+import re
 from collections import OrderedDict
 from collections.abc import Mapping
 
@@ -26,6 +27,13 @@ from services.runtime.signing import sign
 TOLERANCE_S = 300
 MAX_ID_LENGTH = 256
 MAX_SIGNATURES = 10
+_WEBHOOK_ID = re.compile(rf"[\x21-\x2d\x2f-\x7e]{{1,{MAX_ID_LENGTH}}}")
+"""What docs/gateway.openapi.yaml allows: printable ASCII but the dot, no space."""
+
+
+BAD_SIGNATURE = (
+    "no v1 signature matches: sign id.timestamp.body (the exact bytes sent) with the inbound secret"
+)
 
 
 class Unauthorized(ValueError):
@@ -70,9 +78,11 @@ def verify(headers: Mapping[str, str], body: bytes, keys: tuple[bytes, ...], now
             "no-inbound-secret",
             "this OPS has no inbound_secret in the partners file: ask the operator for one",
         )
-    if len(webhook_id) > MAX_ID_LENGTH or not webhook_id.isascii() or "." in webhook_id:
+    if not _WEBHOOK_ID.fullmatch(webhook_id):
         raise Unauthorized(
-            "bad-id", f"webhook-id must be at most {MAX_ID_LENGTH} ASCII characters, no dot"
+            "bad-id",
+            f"webhook-id must be at most {MAX_ID_LENGTH} printable ASCII characters, no space"
+            " and no dot",
         )
     if not (stamp.isascii() and stamp.isdigit() and len(stamp) <= 12):
         raise Unauthorized("bad-timestamp", "webhook-timestamp must be Unix seconds (digits)")
@@ -88,11 +98,7 @@ def verify(headers: Mapping[str, str], body: bytes, keys: tuple[bytes, ...], now
         expected = base64.b64decode(sign(webhook_id, timestamp, body, [key])[3:])
         if any(hmac.compare_digest(expected, s) for s in given):
             return webhook_id
-    raise Unauthorized(
-        "bad-signature",
-        "no v1 signature matches: sign id.timestamp.body (the exact bytes sent) with the"
-        " inbound secret",
-    )
+    raise Unauthorized("bad-signature", BAD_SIGNATURE)
 
 
 class ReplayGuard:

@@ -102,11 +102,16 @@ def _refusals() -> dict[str, Any]:
     return {
         "401": _answer(
             "Missing or bad signature, a timestamp more than 5 minutes off, a webhook-id used"
-            " before, or an ops_code not in the partners file",
+            " before, or an ops_code not in the partners file (answered as a bad signature)",
             "Errors",
         ),
         "413": _answer("The body (or one event's record) is too large", "Errors"),
-        "415": _answer("The Content-Type is not application/json", "Errors"),
+        "408": _answer("The body did not arrive within 10 s of the headers", "Errors"),
+        "415": _answer(
+            "The Content-Type is not application/json, its charset not utf-8, or the body has"
+            " a Content-Encoding (send it uncompressed)",
+            "Errors",
+        ),
         "429": _answer("Over the partner's rate limit: wait Retry-After seconds", "Errors", True),
         "500": _answer(
             "An unexpected error in the gateway: the event may or may not be written; send it"

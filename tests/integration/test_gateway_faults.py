@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import socket
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
@@ -130,6 +131,24 @@ def test_an_event_id_in_upper_case_is_the_same_event_id(broker, tmp_path: Path) 
         assert first.status_code == 202, first.text
         assert first.json()["event_id"] == lower
         assert (again.status_code, again.json()) == (200, first.json())
+
+    run(broker.bootstrap, tmp_path, test)
+
+
+def test_a_client_that_stalls_after_the_headers_gets_a_408(
+    broker, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(gateway_app, "BODY_READ_TIMEOUT_S", 0.5)
+
+    def test(port: int) -> None:
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as conn:
+            conn.sendall(
+                b"POST /v1/partners/1465011/events HTTP/1.1\r\nHost: gateway\r\n"
+                b"Content-Type: application/json\r\nContent-Length: 100\r\n\r\n{"
+            )
+            answer = conn.recv(4096)
+        assert answer.startswith(b"HTTP/1.1 408"), answer
+        assert b"did not arrive within" in answer
 
     run(broker.bootstrap, tmp_path, test)
 

@@ -11,6 +11,7 @@ Schemathesis drives the running process from docs/gateway.openapi.yaml.
 from __future__ import annotations
 
 import asyncio
+import gzip
 import os
 import random
 import signal
@@ -338,6 +339,54 @@ def test_bodies_over_the_limits_are_413_and_an_unknown_partner_401(gateway) -> N
         assert response.status_code == 400
         assert response.json()["errors"][0]["path"] == "events"
         assert post(client, gateway.port, benefits_granted(2), ops="9999999").status_code == 401
+
+
+def test_compressed_other_charsets_loose_dates_odd_ids_and_unknown_partners_are_refused(
+    gateway,
+) -> None:
+    """What a careless or hostile client sends, each refused as docs/gateway.md says; an
+    unknown ops_code is answered exactly as a bad signature (no partner enumeration)."""
+    url = f"http://127.0.0.1:{gateway.port}/v1/partners/{OPS}/events"
+    with httpx.Client(timeout=10) as client:
+        body = orjson.dumps(benefits_granted(60_001))
+        gzipped = signed_headers(body) | {"content-encoding": "gzip"}
+        response = client.post(url, content=gzip.compress(body), headers=gzipped)
+        assert response.status_code == 415, response.text
+        utf16 = signed_headers(body) | {"content-type": "application/json; charset=utf-16"}
+        assert client.post(url, content=body, headers=utf16).status_code == 415
+        utf8 = signed_headers(body) | {"content-type": "application/json; charset=UTF-8"}
+        assert client.post(url, content=body, headers=utf8).status_code == 202
+        for field, value in (
+            ("granted_on", "2026-W10-1"),
+            ("granted_on", "20260301"),
+            ("occurred_at", "20260302T100000Z"),
+            ("occurred_at", "2026-03-02T10:00Z"),
+            ("occurred_at", "2026-W10-1T10:00:00Z"),
+        ):
+            response = post(client, gateway.port, benefits_granted(60_002, **{field: value}))
+            assert response.status_code == 400, (value, response.text)
+            assert response.json()["errors"][0]["path"] == f"data.{field}"
+        for webhook_id in ("msg 1", "msg.1", "msg_\t1", "x" * 257):
+            odd = signed_headers(body) | {"webhook-id": webhook_id}
+            response = client.post(url, content=body, headers=odd)
+            assert response.status_code == 401
+            assert response.json()["errors"][0]["message"].startswith("webhook-id must be")
+        event = benefits_granted(60_004)
+        unknown = post(client, gateway.port, event, ops="9999999")
+        badly_signed = post(client, gateway.port, event, secret=OTHER_INBOUND_SECRET)
+        assert unknown.status_code == badly_signed.status_code == 401
+        assert unknown.json() == badly_signed.json()
+        unsigned = {"content-type": "application/json"}
+        answers = [
+            client.post(
+                f"http://127.0.0.1:{gateway.port}/v1/partners/{ops}/events",
+                content=body,
+                headers=unsigned,
+            )
+            for ops in ("9999999", OPS)
+        ]
+        assert [a.status_code for a in answers] == [401, 401]
+        assert answers[0].json() == answers[1].json()
 
 
 def test_a_large_batch_sent_in_small_chunks_is_read_whole(gateway) -> None:
