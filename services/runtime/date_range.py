@@ -19,12 +19,21 @@ FIRST_DAY = dt.date(1900, 1, 1)
 LAST_DAY = dt.date(2999, 12, 31)
 
 
-def out_of_range(fields: Mapping[str, Any]) -> tuple[str, dt.date] | None:
-    """The first date field (name, value) outside the range, in field order; None if none.
-    Timestamps (datetimes) are not dates here."""
+DERIVED_SLACK = dt.timedelta(days=366)
+"""How far past the range a date a service derives from the dates of an event may lie
+(eligibility's ``changes_on`` is a ``valid_until`` plus a day): the scheduler accepts
+eligibility's decisions within this much more."""
+
+
+def out_of_range(
+    fields: Mapping[str, Any], slack: dt.timedelta = dt.timedelta(0)
+) -> tuple[str, dt.date] | None:
+    """The first date field (name, value) outside the range (widened by ``slack`` either
+    way), in field order; None if none. Timestamps (datetimes) are not dates here."""
+    first, last = FIRST_DAY - slack, LAST_DAY + slack
     for name, value in fields.items():
         is_day = isinstance(value, dt.date) and not isinstance(value, dt.datetime)
-        if is_day and not FIRST_DAY <= value <= LAST_DAY:
+        if is_day and not first <= value <= last:
             return name, value
     return None
 

@@ -24,6 +24,7 @@ from services.scheduler import domain
 from services.scheduler.domain import Config, Cycle, Edition, Outgoing, Schedule
 
 SEEN_IDS_KEPT = 64
+ZERO = dt.timedelta(0)
 MAX_WEEKLY_HOURS = 168.0
 MAX_DAILY_HOURS = 24.0
 
@@ -46,7 +47,8 @@ def handle(
 ) -> list[Outgoing]:
     """Apply one event; the events to emit (none for a repeat). Raises :class:`InvalidInput`
     and then leaves ``schedule`` unchanged."""
-    outside = date_range.out_of_range(fields)
+    derived = kind == "EligibilityDecision"  # its dates are eligibility's, a day past inputs
+    outside = date_range.out_of_range(fields, date_range.DERIVED_SLACK if derived else ZERO)
     if outside is not None:
         raise InvalidInput("date-out-of-range", date_range.describe(kind, *outside))
     event_id = str(fields["event_id"])
