@@ -29,6 +29,8 @@ from typing import Any
 
 from pydantic import BaseModel, Field, model_validator
 
+from services.runtime import date_range
+
 SEEN_EVENT_IDS = 64
 """How many recent event ids a person's state keeps for de-duplication."""
 
@@ -163,15 +165,23 @@ class PersonState(BaseModel):
 
 
 class InvalidEvent(ValueError):
-    """An event the contract does not allow; ``reason`` is a stable code."""
+    """An event the contract does not allow; ``reason`` is a stable code, ``field`` the
+    field at fault."""
 
-    def __init__(self, reason: str, message: str) -> None:
+    def __init__(self, reason: str, message: str, field: str = "") -> None:
         super().__init__(message)
         self.reason = reason
+        self.field = field
 
 
 def check_dates(event_type: str, fields: dict[str, Any]) -> None:
-    """Refuse impossible dates (an end before its start)."""
+    """Refuse impossible dates: one outside :mod:`services.runtime.date_range`
+    (``date-out-of-range``), an end before its start (``impossible-dates``)."""
+    outside = date_range.out_of_range(fields)
+    if outside is not None:
+        raise InvalidEvent(
+            "date-out-of-range", date_range.describe(event_type, *outside), outside[0]
+        )
     pairs = {
         "BenefitsGranted": ("granted_on", "valid_until"),
         "SocialContractSigned": ("signed_on", "valid_until"),
@@ -182,6 +192,7 @@ def check_dates(event_type: str, fields: dict[str, Any]) -> None:
             raise InvalidEvent(
                 "impossible-dates",
                 f"{event_type}.{end} {fields[end]} is before {start} {fields[start]}",
+                end,
             )
 
 

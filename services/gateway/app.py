@@ -2,17 +2,21 @@
 
 ``POST /v1/partners/{ops_code}/events`` (one event) and ``.../events:batch`` (up to
 :data:`MAX_BATCH`), served by aiohttp on ``PAI_WEB_PORT`` beside ``/health/*`` and
-``/metrics``. In order, a request is refused when its body is too large (413), not
-``application/json`` (415), not signed with the partner's inbound secret or stale
-or replayed (401), over the partner's rate (429, ``Retry-After``), unreadable JSON
-(400); then each event is checked (:mod:`services.gateway.contract`: 400 with the
-fields at fault, 403 for another OPS's ``ops_code``), looked up by ``event_id``
-(:mod:`services.gateway.written`: 200 with the first write's coordinates, 409 for
-other content) and written as single-object Avro, key the PESEL, partitioned by
-murmur2 (aiokafka's default, as a Java producer), ``acks=all``. The answer (202
-with topic, partition and offset) is sent only after the broker acknowledged.
-A broker that does not acknowledge within ``PAI_GATEWAY_WRITE_TIMEOUT_S`` or
-refuses is a 503 with ``Retry-After``: nothing escapes to stop the worker.
+``/metrics``. In order, a request is refused when its body is too large (413),
+compressed (415), not complete within :data:`BODY_READ_TIMEOUT_S` (408), not UTF-8
+``application/json`` (415), for an unknown ``ops_code`` (401, as a bad signature),
+not signed with the partner's inbound secret or stale or replayed (401), over the
+partner's rate (429, ``Retry-After``), unreadable JSON (400); then each event is
+checked (:mod:`services.gateway.contract`: 400 with the fields at fault, 403 for
+another OPS's ``ops_code``), looked up by ``event_id`` (:mod:`services.gateway.written`:
+200 with the first write's coordinates, 409 for other content) and written as
+single-object Avro, key the PESEL, partitioned by murmur2 (aiokafka's default, as a
+Java producer), ``acks=all``. The answer (202 with topic, partition and offset) is sent
+only after the broker acknowledged. A broker that does not acknowledge within
+``PAI_GATEWAY_WRITE_TIMEOUT_S`` or refuses is a 503 with ``Retry-After``: nothing
+escapes to stop the worker. A write that timed out goes on (the record may still reach
+the topic): one write per ``event_id`` is under way at a time, and a retry waits for it
+instead of writing the event again.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import signal
 import time
 from collections.abc import Mapping
@@ -31,7 +36,13 @@ from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
 
 from services.gateway import metrics
-from services.gateway.authentication import ReplayGuard, Unauthorized, verify
+from services.gateway.authentication import (
+    BAD_SIGNATURE,
+    ReplayGuard,
+    Unauthorized,
+    cap_for,
+    verify,
+)
 from services.gateway.contract import ACCEPTED, Checked, FieldError, Forbidden, Invalid, check_event
 from services.gateway.follower import Follower
 from services.gateway.ratelimit import TokenBucket
@@ -48,9 +59,13 @@ MAX_EVENT_BYTES = 64 * 1024
 MAX_BATCH = 500
 MAX_BATCH_BYTES = 1024 * 1024
 RETRY_AFTER_UNAVAILABLE_S = 5
+BODY_READ_TIMEOUT_S = 10.0
+"""A client that sent the headers gets this long for the body, then a 408."""
 log = logging.getLogger(__name__)
 
 Answer = tuple[int, dict[str, Any]]
+WEBHOOK_ID = web.RequestKey("webhook_id", str)
+"""The admitted request's ``webhook-id``, for forgetting it when the request gets a 503."""
 
 
 def _error(message: str, path: str = "") -> dict[str, Any]:
@@ -70,12 +85,23 @@ class GatewayService:
         client = kafka_client_kwargs(settings)
         self.follower = Follower(client, self.codecs, self.written, settings.embedded_broker)
         self.producer: AIOKafkaProducer | None = None
-        self.replays = ReplayGuard()
+        self.replays = ReplayGuard(
+            caps={
+                ops: cap_for(p.partner.inbound_rate_per_s, p.partner.inbound_burst)
+                for ops, p in self.partners.items()
+            }
+        )
         self.buckets = {
             ops: TokenBucket(p.partner.inbound_rate_per_s, p.partner.inbound_burst)
             for ops, p in self.partners.items()
         }
         self._locks: dict[str, asyncio.Lock] = {}
+        self._decoy_keys = (os.urandom(32),)
+        """What an unknown ops_code's request is checked with: it fails as a bad signature
+        does, with the same message, at the same cost."""
+        self._deliveries: dict[str, asyncio.Future[Written]] = {}
+        """Writes not yet acknowledged nor failed, by event_id: a retry waits for its
+        event's write instead of writing the event a second time."""
         self._stopping = asyncio.Event()
         self._following: asyncio.Task[None] | None = None
         self.last_write_error: str | None = None
@@ -149,8 +175,20 @@ class GatewayService:
             if not lock.locked() and self._locks.get(event_id) is lock:
                 del self._locks[event_id]
 
+    async def _write_answered(self, ops_code: str, item: Any) -> Answer:
+        """:meth:`_write`, with an unexpected error as this item's 500 (a batch's other items
+        keep their answers: some of them may be written)."""
+        try:
+            return await self._write(ops_code, item)
+        except Exception:
+            log.exception("an event for %s failed unexpectedly", ops_code)
+            return 500, _error(_INTERNAL)
+
     async def _write_once(self, ops_code: str, checked: Checked, value: bytes) -> Answer:
         event_id = checked.event_id
+        waited = await self._delivered_before(ops_code, checked)
+        if waited is not None:
+            return waited
         found = self.written.get(event_id, time.time())
         seen = classify(found, ops_code, digest(value))
         if found is not None and seen is Seen.REPEAT:
@@ -161,40 +199,74 @@ class GatewayService:
                 " a new event_id; a repeat must be byte for byte the same event",
                 "data.event_id",
             )
+        delivery = asyncio.ensure_future(self._deliver(ops_code, checked, value))
+        self._deliveries[event_id] = delivery
+        delivery.add_done_callback(_retrieved)  # logged by _deliver; nobody may wait for it
+        try:
+            written = await asyncio.wait_for(
+                asyncio.shield(delivery), self.settings.gateway_write_timeout_s
+            )
+        except (KafkaError, TimeoutError, OSError) as exc:
+            return self._unacknowledged(ops_code, checked, exc)
+        return 202, written.coordinates(event_id)
+
+    async def _delivered_before(self, ops_code: str, checked: Checked) -> Answer | None:
+        """Wait for a write of this event_id still under way (an earlier request timed out
+        on it: the record may reach the topic any moment); a 503 if it still does not end
+        in time, None once it ended (the store then knows whether it was written)."""
+        delivery = self._deliveries.get(checked.event_id)
+        if delivery is None:
+            return None
+        try:
+            await asyncio.wait_for(asyncio.shield(delivery), self.settings.gateway_write_timeout_s)
+        except TimeoutError as exc:
+            return self._unacknowledged(ops_code, checked, exc)
+        except (KafkaError, OSError):
+            pass  # that write failed for good: nothing of it is on the topic
+        return None
+
+    async def _deliver(self, ops_code: str, checked: Checked, value: bytes) -> Written:
+        """One write to the end, whoever waits for it: the broker's acknowledgement
+        recorded under the event_id (or its failure raised); never cancelled by a timeout."""
         assert self.producer is not None
+        event_id = checked.event_id
         started = time.perf_counter()
         try:
             sent = await self.producer.send(
                 checked.topic.name, value=value, key=checked.person_id.encode()
             )
-            meta = await asyncio.wait_for(sent, self.settings.gateway_write_timeout_s)
-        except (KafkaError, TimeoutError, OSError) as exc:
-            reason = f"{type(exc).__name__}: {exc}"
-            self.last_write_error = reason
-            log.error(
-                "write of event %s for %s not acknowledged: %s",
+            meta = await sent
+            self.last_write_error = None
+            metrics.WRITE_SECONDS.observe(time.perf_counter() - started)
+            written = Written(
+                ops_code, digest(value), meta.topic, meta.partition, meta.offset, time.time()
+            )
+            self.written.add(event_id, written, time.time())
+            log.info(
+                "event %s (%s) written for %s",
                 event_id,
+                checked.type,
                 mask_pesel(checked.person_id),
-                reason,
-                extra=where(checked.topic.name, event_id=event_id, ops_code=ops_code),
+                extra=where(meta.topic, meta.partition, meta.offset, event_id, ops_code=ops_code),
             )
-            return 503, _error(
-                "the event was not acknowledged by Kafka in time; send it again (same event_id)"
-            )
-        self.last_write_error = None
-        metrics.WRITE_SECONDS.observe(time.perf_counter() - started)
-        written = Written(
-            ops_code, digest(value), meta.topic, meta.partition, meta.offset, time.time()
-        )
-        self.written.add(event_id, written, time.time())
-        log.info(
-            "event %s (%s) written for %s",
-            event_id,
-            checked.type,
+            return written
+        except Exception as exc:
+            self.last_write_error = f"{type(exc).__name__}: {exc}"
+            raise
+        finally:
+            self._deliveries.pop(event_id, None)
+
+    def _unacknowledged(self, ops_code: str, checked: Checked, exc: BaseException) -> Answer:
+        reason = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+        self.last_write_error = reason
+        log.error(
+            "write of event %s for %s not acknowledged: %s",
+            checked.event_id,
             mask_pesel(checked.person_id),
-            extra=where(meta.topic, meta.partition, meta.offset, event_id, ops_code=ops_code),
+            reason,
+            extra=where(checked.topic.name, event_id=checked.event_id, ops_code=ops_code),
         )
-        return 202, written.coordinates(event_id)
+        return 503, _error(_UNACKNOWLEDGED)
 
     # -- a request ---------------------------------------------------------------------------
     async def _admit(self, request: web.Request, limit: int) -> tuple[str, Any] | web.Response:
@@ -209,20 +281,31 @@ class GatewayService:
 
         if request.content_length is not None and request.content_length > limit:
             return refuse(413, "too-large", f"the body is over {limit:,} bytes")
+        if request.headers.get("Content-Encoding", "identity").lower() != "identity":
+            # the signature is over the bytes sent; and no decompression bomb
+            return refuse(415, "encoded", "send the body uncompressed: no Content-Encoding")
         try:
-            body = await _read_at_most(request, limit + 1)
-        except (TimeoutError, OSError, ValueError, web.HTTPException) as exc:
+            body = await asyncio.wait_for(_read_at_most(request, limit + 1), BODY_READ_TIMEOUT_S)
+        except TimeoutError:
+            return refuse(
+                408, "body-timeout", f"the body did not arrive within {BODY_READ_TIMEOUT_S:g} s"
+            )
+        except (OSError, ValueError, web.HTTPException) as exc:
             return refuse(400, "unreadable-body", f"the body could not be read: {exc}")
         if len(body) > limit:
             return refuse(413, "too-large", f"the body is over {limit:,} bytes")
         if request.content_type != "application/json":
             return refuse(415, "not-json", "send Content-Type: application/json")
-        if partner is None:
-            return refuse(
-                401, "unknown-partner", f"no partner {ops_code[:16]} in the partners file"
-            )
+        if (request.charset or "utf-8").lower() != "utf-8":
+            return refuse(415, "not-utf-8", "send the body in UTF-8 (charset=utf-8 or none)")
         headers = {k.lower(): v for k, v in request.headers.items()}
         now = time.time()
+        if partner is None:  # answered as a bad signature: the URL tells nobody who is a partner
+            try:
+                verify(headers, body, self._decoy_keys, now)
+            except Unauthorized as exc:
+                return refuse(401, "unknown-partner", str(exc))
+            return refuse(401, "unknown-partner", BAD_SIGNATURE)  # a 2**-256 chance
         try:
             webhook_id = verify(headers, body, partner.inbound_keys, now)
             self.replays.check_and_remember(ops_code, webhook_id, now)
@@ -249,12 +332,12 @@ class GatewayService:
             parsed = orjson.loads(body)
         except orjson.JSONDecodeError as exc:
             return refuse(400, "bad-json", f"the body is not JSON: {exc}")
-        request["webhook_id"] = webhook_id
+        request[WEBHOOK_ID] = webhook_id
         return ops_code, parsed
 
     def _forget_on_503(self, request: web.Request, ops_code: str, status: int) -> None:
-        if status == 503 and "webhook_id" in request:
-            self.replays.forget(ops_code, request["webhook_id"])
+        if status == 503 and WEBHOOK_ID in request:
+            self.replays.forget(ops_code, request[WEBHOOK_ID])
 
     async def post_event(self, request: web.Request) -> web.Response:
         admitted = await self._admit(request, MAX_EVENT_BYTES)
@@ -280,7 +363,7 @@ class GatewayService:
                 _error(f"{len(items)} events; a batch holds 1 to {MAX_BATCH}", "events"),
                 status=400,
             )
-        answers = await asyncio.gather(*(self._write(ops_code, item) for item in items))
+        answers = await asyncio.gather(*(self._write_answered(ops_code, item) for item in items))
         results = []
         for n, (status, body) in enumerate(answers):
             metrics.EVENTS.labels(ops_code, _OUTCOMES[status]).inc()
@@ -323,6 +406,9 @@ class GatewayService:
                 response: web.StreamResponse = await handler(request)
             except web.HTTPException as exc:
                 response = web.json_response(_error(exc.reason), status=exc.status)
+            except Exception:  # a bug: a counted JSON 500, never a bare one the alert misses
+                log.exception("%s %s failed unexpectedly", request.method, request.path)
+                response = web.json_response(_error(_INTERNAL), status=500)
             if request.path.startswith("/v1/"):
                 ops = request.match_info.get("ops_code", "")
                 label = ops if ops in self.partners else "unknown"
@@ -336,6 +422,11 @@ class GatewayService:
         app.router.add_post("/v1/partners/{ops_code}/events", self.post_event)
         app.router.add_post("/v1/partners/{ops_code}/events:batch", self.post_batch)
         return app
+
+
+def _retrieved(delivery: asyncio.Future[Written]) -> None:
+    if not delivery.cancelled():
+        delivery.exception()
 
 
 async def _read_at_most(request: web.Request, most: int) -> bytes:
@@ -352,6 +443,15 @@ async def _read_at_most(request: web.Request, most: int) -> bytes:
     return b"".join(chunks)
 
 
+_UNACKNOWLEDGED = (
+    "Kafka did not acknowledge the event in time: it may have been written. Send it again"
+    " after Retry-After with the same event_id: that is safe, it is written once (200 with"
+    " its coordinates if it had been)"
+)
+_INTERNAL = (
+    "internal error: this event may or may not have been written; send it again later (same"
+    " event_id: it is written once) and tell the operator"
+)
 _OUTCOMES = {
     200: "duplicate",
     202: "accepted",
@@ -359,6 +459,7 @@ _OUTCOMES = {
     403: "forbidden",
     409: "conflict",
     413: "invalid",
+    500: "internal-error",
     503: "unavailable",
 }
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import re
 import uuid
 from dataclasses import dataclass
 from typing import Any
@@ -41,6 +42,10 @@ ACCEPTED: dict[str, TopicSpec] = {
 """The record types an OPS may post, and the topic each is written to."""
 MAX_STRING = 200
 """No string field of these records needs more (ids, codes); longer is refused."""
+_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+_LOCAL_TIME = re.compile(r"\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d{1,9})?")
+_RFC_3339 = re.compile(r"\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})")
+"""RFC 3339's date-time (section 5.6): calendar dates only, seconds and an offset required."""
 _INT_RANGE = {"int": (-(2**31), 2**31 - 1), "long": (-(2**63), 2**63 - 1)}
 
 
@@ -125,10 +130,12 @@ def convert(value: Any, schema: Any, path: str, errors: list[FieldError]) -> Any
             errors.append(wrong)
         elif len(value) > MAX_STRING:
             errors.append(FieldError(path, f"{len(value)} characters; at most {MAX_STRING}"))
-        elif logical == "uuid":
-            try:
-                if str(uuid.UUID(value)) != value.lower():
+        elif logical == "uuid":  # either case (RFC 9562); written in lower case, so that
+            try:  # 0B7F... and 0b7f... are one event_id, de-duplicated as one
+                normal = str(uuid.UUID(value))
+                if normal != value.lower():
                     raise ValueError(value)
+                return normal
             except ValueError:
                 errors.append(FieldError(path, "expected a UUID (8-4-4-4-12 hex digits)"))
         return value
@@ -137,7 +144,7 @@ def convert(value: Any, schema: Any, path: str, errors: list[FieldError]) -> Any
             errors.append(FieldError(path, f"expected a date YYYY-MM-DD, got {_type_name(value)}"))
             return None
         try:
-            if len(value) != 10:
+            if not _DATE.fullmatch(value):  # fromisoformat takes 2026-W10-1 and 20260302
                 raise ValueError(value)
             return dt.date.fromisoformat(value)
         except ValueError:
@@ -173,8 +180,11 @@ def _instant(value: Any, path: str, errors: list[FieldError]) -> dt.datetime | N
     if not isinstance(value, str):
         errors.append(FieldError(path, f"expected an RFC 3339 timestamp, got {_type_name(value)}"))
         return None
+    if len(value) <= 40 and _LOCAL_TIME.fullmatch(value):
+        errors.append(FieldError(path, "the timestamp has no offset: add Z or +01:00"))
+        return None
     try:
-        if len(value) > 40 or "T" not in value.upper():
+        if len(value) > 40 or not _RFC_3339.fullmatch(value):  # not any ISO 8601 form
             raise ValueError(value)
         instant = dt.datetime.fromisoformat(value.replace("z", "Z").replace("Z", "+00:00"))
     except ValueError:
@@ -185,8 +195,12 @@ def _instant(value: Any, path: str, errors: list[FieldError]) -> dt.datetime | N
     if instant.tzinfo is None:
         errors.append(FieldError(path, "the timestamp has no offset: add Z or +01:00"))
         return None
-    if not 1970 <= instant.astimezone(dt.UTC).year <= 9999:
-        errors.append(FieldError(path, "the timestamp is outside 1970-9999"))
+    try:  # 9999-12-31T23:00:00-05:00 is past datetime.max in UTC: OverflowError
+        year = instant.astimezone(dt.UTC).year
+    except OverflowError:
+        year = 0
+    if not 1970 <= year <= 9999:
+        errors.append(FieldError(path, "the timestamp is outside 1970-9999 (in UTC)"))
         return None
     return instant
 
@@ -245,7 +259,7 @@ def _domain_checks(kind: str, fields: dict[str, Any], errors: list[FieldError]) 
     try:
         check_dates(kind, fields)
     except InvalidEvent as exc:
-        errors.append(FieldError("data.valid_until", str(exc)))
+        errors.append(FieldError(f"data.{exc.field}", str(exc)))
     if kind == "IntegrationHoursReported":
         try:
             check_week_start(fields["week_start"])

@@ -19,7 +19,8 @@ REQUESTS = Counter(
 EVENTS = Counter(
     "pai_gateway_events",
     "Posted events by partner and outcome (accepted, duplicate, conflict, invalid, forbidden,"
-    " unavailable); a batch counts each item, a request refused as a whole counts none",
+    " unavailable, internal-error); a batch counts each item, a request refused as a whole"
+    " counts none",
     ["partner", "outcome"],
     registry=REGISTRY,
 )

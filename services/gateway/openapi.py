@@ -47,6 +47,12 @@ def _json_schema(avro: Any) -> dict[str, Any]:
     raise ValueError(f"no JSON Schema for Avro type {avro!r}")
 
 
+_UUID_CASE = (
+    " (8-4-4-4-12 hex digits, either case: written and answered in lower case, so 0B7F... and"
+    " 0b7f... are the same)"
+)
+
+
 def event_schemas() -> dict[str, dict[str, Any]]:
     """``components.schemas`` of every accepted record type, from its current Avro schema."""
     found: dict[str, dict[str, Any]] = {}
@@ -58,7 +64,10 @@ def event_schemas() -> dict[str, dict[str, Any]]:
                 prop["pattern"] = _PERSON
             if field["name"] == "ops_code":
                 prop["pattern"] = _OPS
-            properties[field["name"]] = {**prop, "description": " ".join(field["doc"].split())}
+            doc = " ".join(field["doc"].split())
+            if prop.get("format") == "uuid":
+                doc += _UUID_CASE
+            properties[field["name"]] = {**prop, "description": doc}
         required = [f["name"] for f in schema["fields"] if "default" not in f]
         topic = ACCEPTED[name].name
         found[name] = {
@@ -93,15 +102,26 @@ def _refusals() -> dict[str, Any]:
     return {
         "401": _answer(
             "Missing or bad signature, a timestamp more than 5 minutes off, a webhook-id used"
-            " before, or an ops_code not in the partners file",
+            " before, or an ops_code not in the partners file (answered as a bad signature)",
             "Errors",
         ),
         "413": _answer("The body (or one event's record) is too large", "Errors"),
-        "415": _answer("The Content-Type is not application/json", "Errors"),
+        "408": _answer("The body did not arrive within 10 s of the headers", "Errors"),
+        "415": _answer(
+            "The Content-Type is not application/json, its charset not utf-8, or the body has"
+            " a Content-Encoding (send it uncompressed)",
+            "Errors",
+        ),
         "429": _answer("Over the partner's rate limit: wait Retry-After seconds", "Errors", True),
+        "500": _answer(
+            "An unexpected error in the gateway: the event may or may not be written; send it"
+            " again later with the same event_id (it is written once)",
+            "Errors",
+        ),
         "503": _answer(
-            "The gateway is starting or Kafka did not acknowledge: send again after Retry-After"
-            " (a new webhook-id, the same event_id)",
+            "The gateway is starting or Kafka did not acknowledge in time (the event may have"
+            " been written): send again after Retry-After (a new webhook-id, the same event_id:"
+            " safe, it is written once)",
             "Errors",
             True,
         ),
@@ -260,7 +280,7 @@ def document() -> dict[str, Any]:
                                     "index": {"type": "integer", "minimum": 0},
                                     "status": {
                                         "type": "integer",
-                                        "enum": [200, 202, 400, 403, 409, 413, 503],
+                                        "enum": [200, 202, 400, 403, 409, 413, 500, 503],
                                     },
                                     "event_id": {"type": "string"},
                                     "topic": {"type": "string"},

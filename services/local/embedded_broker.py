@@ -65,6 +65,12 @@ class EmbeddedBroker:
     def bootstrap(self) -> str:
         return f"{self.host}:{self.port}"
 
+    @property
+    def pid(self) -> int:
+        """The broker's process id (to pause it with SIGSTOP in a test of a stalled broker)."""
+        assert self._process is not None, "the broker is not running"
+        return self._process.pid
+
     def command(self) -> list[str]:
         url = f"tcp://{self.bootstrap}"
         return [

@@ -3,7 +3,8 @@
 Pure: takes the decoded fields of a participation, integration-activities or
 eligibility-decision record and calls :mod:`services.scheduler.domain`. It
 owns what the domain cannot accept (an unknown referral, an end before the
-start, hours out of range, a week that does not start on a Monday, ...), which
+start, hours out of range, a week that does not start on a Monday, a date outside
+:mod:`services.runtime.date_range`, ...), which
 the worker dead-letters with :attr:`InvalidInput.reason`, and de-duplication:
 an event id seen recently, or one the schedule records (a referral, an end, a
 review), is a repeat and changes nothing. A refused event leaves the schedule as
@@ -18,10 +19,12 @@ import math
 from collections.abc import Callable
 from typing import Any
 
+from services.runtime import date_range
 from services.scheduler import domain
 from services.scheduler.domain import Config, Cycle, Edition, Outgoing, Schedule
 
 SEEN_IDS_KEPT = 64
+ZERO = dt.timedelta(0)
 MAX_WEEKLY_HOURS = 168.0
 MAX_DAILY_HOURS = 24.0
 
@@ -44,6 +47,10 @@ def handle(
 ) -> list[Outgoing]:
     """Apply one event; the events to emit (none for a repeat). Raises :class:`InvalidInput`
     and then leaves ``schedule`` unchanged."""
+    derived = kind == "EligibilityDecision"  # its dates are eligibility's, a day past inputs
+    outside = date_range.out_of_range(fields, date_range.DERIVED_SLACK if derived else ZERO)
+    if outside is not None:
+        raise InvalidInput("date-out-of-range", date_range.describe(kind, *outside))
     event_id = str(fields["event_id"])
     if event_id in schedule.seen_event_ids or schedule.recorded(event_id):
         return []

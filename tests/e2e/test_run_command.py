@@ -77,6 +77,7 @@ def test_ctrl_c_in_the_middle_of_the_demo_stops_every_process(tmp_path: Path) ->
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
+        start_new_session=True,  # so that the cleanup's terminate() reaches its group
     )
     lines: list[str] = []
     reader = threading.Thread(target=lambda: lines.extend(process.stdout or []), daemon=True)

@@ -97,6 +97,7 @@ def test_one_worker_decides_on_change_expires_by_date_and_dead_letters_bad_input
                 (alice.encode(), b"\xc3\x01 not avro"),  # unknown fingerprint
                 (alice.encode(), ev.benefits(bob, d(2, 1), None)[1]),  # key != person_id
                 ev.benefits(alice, d(3, 5), d(3, 1), seq=9),  # ends before it starts
+                ev.benefits(alice, d(3, 5), dt.date(9999, 12, 31), seq=10),  # past the calendar
             ],
         )
         found = wait_for(
@@ -134,12 +135,13 @@ def test_one_worker_decides_on_change_expires_by_date_and_dead_letters_bad_input
         ]
 
         letters = wait_for(
-            lambda: len(r := dead_letters_from(bs, "pai.ops.social-assistance.v1")) >= 3 and r,
+            lambda: len(r := dead_letters_from(bs, "pai.ops.social-assistance.v1")) >= 4 and r,
             30,
-            "three dead letters",
+            "four dead letters",
         )
         mine = [x for x in letters if x["key"] == alice]
         assert sorted(x["reason"] for x in mine) == [
+            "date-out-of-range",
             "impossible-dates",
             "key-mismatch",
             "unknown-fingerprint",
@@ -177,7 +179,12 @@ def test_one_worker_decides_on_change_expires_by_date_and_dead_letters_bad_input
         reasons = Counter(
             read_error_headers(list(r.headers))["reason"] for r in written["pai.dlq.v1"]
         )
-        assert {"impossible-dates", "key-mismatch", "unknown-fingerprint"} <= reasons.keys()
+        assert {
+            "date-out-of-range",
+            "impossible-dates",
+            "key-mismatch",
+            "unknown-fingerprint",
+        } <= reasons.keys()
         assert by_label(port, "pai_dead_letters_total", "reason") == reasons
         consumed = by_label(port, "pai_events_consumed_total", "topic")
         assert consumed["pai.pup.profiles.v1"] >= 5

@@ -11,8 +11,10 @@ Schemathesis drives the running process from docs/gateway.openapi.yaml.
 from __future__ import annotations
 
 import asyncio
+import gzip
 import os
 import random
+import signal
 import subprocess
 import sys
 import threading
@@ -49,7 +51,13 @@ from tests.support.gateway import (
     post,
     signed_headers,
 )
-from tests.support.workers import PARTITIONS, WORKER_ENV, start_module, wait_ready
+from tests.support.workers import (
+    PARTITIONS,
+    WORKER_ENV,
+    start_broker,
+    start_module,
+    wait_ready,
+)
 
 pytestmark = pytest.mark.integration
 CODECS = {spec.name: AvroCodec(spec.schema) for spec in ACCEPTED.values() if spec.schema}
@@ -282,6 +290,44 @@ def test_a_second_worker_knows_what_the_first_wrote(gateway, broker, tmp_path: P
         other.stop()
 
 
+def test_a_retry_while_kafka_stalls_waits_for_the_first_write_and_writes_once(
+    tmp_path: Path,
+) -> None:
+    """The broker process stopped (SIGSTOP) during a post: 503, and 503 for the retry; once
+    it goes on, the next retry is a 200 with the first write's coordinates and the event is
+    on the topic once (a write that timed out still reaches the topic: it is not sent
+    again). A broker of its own (tansu): stopping the session's would stall other tests."""
+    broker = start_broker(tmp_path / "broker.log")
+    gateway = Gateway(broker.bootstrap, tmp_path, PAI_GATEWAY_WRITE_TIMEOUT_S="1")
+    try:
+        gateway.start()
+        event = benefits_granted(70_001)
+        with httpx.Client(timeout=30) as client:
+            assert post(client, gateway.port, benefits_granted(70_000)).status_code == 202
+            pid = broker.pid
+            os.kill(pid, signal.SIGSTOP)
+            try:
+                stalled = [post(client, gateway.port, event) for _ in range(2)]
+            finally:
+                os.kill(pid, signal.SIGCONT)
+            assert [r.status_code for r in stalled] == [503, 503], [r.text for r in stalled]
+            for response in stalled:
+                message = response.json()["errors"][0]["message"]
+                assert "may have been written" in message and "same event_id" in message
+                assert int(response.headers["Retry-After"]) >= 1
+            after = post(client, gateway.port, event)
+        assert after.status_code == 200, after.text
+        copies = on_topics(broker.bootstrap, {event["data"]["event_id"]})
+        [(record, _)] = copies[event["data"]["event_id"]]
+        assert (after.json()["partition"], after.json()["offset"]) == (
+            record.partition,
+            record.offset,
+        )
+    finally:
+        gateway.stop()
+        broker.stop()
+
+
 def test_bodies_over_the_limits_are_413_and_an_unknown_partner_401(gateway) -> None:
     with httpx.Client(timeout=10) as client:
         huge = benefits_granted(1, padding="x" * 70_000)
@@ -293,6 +339,54 @@ def test_bodies_over_the_limits_are_413_and_an_unknown_partner_401(gateway) -> N
         assert response.status_code == 400
         assert response.json()["errors"][0]["path"] == "events"
         assert post(client, gateway.port, benefits_granted(2), ops="9999999").status_code == 401
+
+
+def test_compressed_other_charsets_loose_dates_odd_ids_and_unknown_partners_are_refused(
+    gateway,
+) -> None:
+    """What a careless or hostile client sends, each refused as docs/gateway.md says; an
+    unknown ops_code is answered exactly as a bad signature (no partner enumeration)."""
+    url = f"http://127.0.0.1:{gateway.port}/v1/partners/{OPS}/events"
+    with httpx.Client(timeout=10) as client:
+        body = orjson.dumps(benefits_granted(60_001))
+        gzipped = signed_headers(body) | {"content-encoding": "gzip"}
+        response = client.post(url, content=gzip.compress(body), headers=gzipped)
+        assert response.status_code == 415, response.text
+        utf16 = signed_headers(body) | {"content-type": "application/json; charset=utf-16"}
+        assert client.post(url, content=body, headers=utf16).status_code == 415
+        utf8 = signed_headers(body) | {"content-type": "application/json; charset=UTF-8"}
+        assert client.post(url, content=body, headers=utf8).status_code == 202
+        for field, value in (
+            ("granted_on", "2026-W10-1"),
+            ("granted_on", "20260301"),
+            ("occurred_at", "20260302T100000Z"),
+            ("occurred_at", "2026-03-02T10:00Z"),
+            ("occurred_at", "2026-W10-1T10:00:00Z"),
+        ):
+            response = post(client, gateway.port, benefits_granted(60_002, **{field: value}))
+            assert response.status_code == 400, (value, response.text)
+            assert response.json()["errors"][0]["path"] == f"data.{field}"
+        for webhook_id in ("msg 1", "msg.1", "msg_\t1", "x" * 257):
+            odd = signed_headers(body) | {"webhook-id": webhook_id}
+            response = client.post(url, content=body, headers=odd)
+            assert response.status_code == 401
+            assert response.json()["errors"][0]["message"].startswith("webhook-id must be")
+        event = benefits_granted(60_004)
+        unknown = post(client, gateway.port, event, ops="9999999")
+        badly_signed = post(client, gateway.port, event, secret=OTHER_INBOUND_SECRET)
+        assert unknown.status_code == badly_signed.status_code == 401
+        assert unknown.json() == badly_signed.json()
+        unsigned = {"content-type": "application/json"}
+        answers = [
+            client.post(
+                f"http://127.0.0.1:{gateway.port}/v1/partners/{ops}/events",
+                content=body,
+                headers=unsigned,
+            )
+            for ops in ("9999999", OPS)
+        ]
+        assert [a.status_code for a in answers] == [401, 401]
+        assert answers[0].json() == answers[1].json()
 
 
 def test_a_large_batch_sent_in_small_chunks_is_read_whole(gateway) -> None:

@@ -309,6 +309,7 @@ def test_bad_input_is_dead_lettered_with_its_reason_and_the_worker_goes_on(
             activities: [
                 (ev.hours(ben, "R-404", d(2, 9), 12), "unknown-referral"),
                 (ev.hours(ben, "R1", d(2, 10), 12), "week-start-not-monday"),
+                (ev.hours(ben, "R1", dt.date(9999, 12, 27), 12), "date-out-of-range"),
                 (ev.hours(ben, "R1", d(2, 9), 200), "hours-out-of-range"),
                 (ev.hours(ben, "R1", d(2, 9), 12, ops_code="1465022"), "wrong-ops"),
             ],

@@ -7,6 +7,8 @@ import uuid
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from services.eligibility.rules import (
     RULESETS,
@@ -17,7 +19,9 @@ from services.eligibility.rules import (
     check_dates,
     evaluate,
     next_change,
+    period,
 )
+from services.runtime import date_range
 
 SEED, NO_PROFILE = RULESETS["seed"], RULESETS["no-profile"]
 PESEL = "44051401359"
@@ -229,3 +233,31 @@ def test_an_end_before_its_start_is_impossible(kind: str, fields: dict[str, Any]
 def test_possible_dates_pass() -> None:
     check_dates("BenefitsGranted", {"granted_on": D(2026, 3, 1), "valid_until": None})
     check_dates("BenefitsGranted", {"granted_on": D(2026, 3, 1), "valid_until": D(2026, 3, 1)})
+
+
+@pytest.mark.parametrize("day", [D(9999, 12, 31), D(1, 1, 1), D(3000, 1, 1), D(1899, 12, 31)])
+def test_a_date_past_the_range_is_refused_naming_the_field(day: dt.date) -> None:
+    with pytest.raises(InvalidEvent) as caught:
+        check_dates("BenefitsGranted", {"granted_on": D(1900, 1, 1), "valid_until": day})
+    assert (caught.value.reason, caught.value.field) == ("date-out-of-range", "valid_until")
+
+
+@given(
+    on=st.dates(date_range.FIRST_DAY, date_range.LAST_DAY),
+    until=st.none() | st.dates(date_range.FIRST_DAY, date_range.LAST_DAY),
+    day=st.dates(date_range.FIRST_DAY, date_range.LAST_DAY),
+)
+def test_every_date_in_the_range_is_decided_without_overflow(
+    on: dt.date, until: dt.date | None, day: dt.date
+) -> None:
+    """The range check is enough: the rules' date arithmetic stays within Python's dates."""
+    fields: dict[str, Any] = {"granted_on": on, "valid_until": until}
+    try:
+        check_dates("BenefitsGranted", fields)
+    except InvalidEvent:
+        return  # an end before its start: refused before the rules see it
+    person = Person().eligible_profile_iii(on)
+    person.event("BenefitsGranted", ops_code="1465011", **fields)
+    evaluate(person.state, day, SEED)
+    next_change(person.state, day)
+    period(person.state, day, SEED)

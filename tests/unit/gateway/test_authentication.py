@@ -8,7 +8,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from services.gateway.authentication import ReplayGuard, Unauthorized, verify
+from services.gateway.authentication import ReplayGuard, Unauthorized, cap_for, verify
+from services.gateway.ratelimit import TokenBucket
 from services.runtime.signing import secret_key
 from tests.support.gateway import INBOUND_SECRET, OTHER_INBOUND_SECRET, signed_headers
 
@@ -68,3 +69,42 @@ def test_a_webhook_id_is_refused_a_second_time_within_the_window_only() -> None:
     guard.check_and_remember("1465011", "msg_1", 1601.0)  # past the window: stale anyway
     guard.forget("1465011", "msg_1")
     guard.check_and_remember("1465011", "msg_1", 1602.0)
+
+
+def test_a_busy_partner_never_evicts_another_partners_ids() -> None:
+    guard = ReplayGuard(window_s=600, caps={"1465011": 3, "0261011": 3})
+    guard.check_and_remember("0261011", "msg_quiet", 1000.0)
+    for n in range(10):  # the busy one evicts only its own oldest
+        guard.check_and_remember("1465011", f"msg_{n}", 1000.0 + n)
+    with pytest.raises(Unauthorized, match="used before"):
+        guard.check_and_remember("0261011", "msg_quiet", 1100.0)
+    with pytest.raises(Unauthorized, match="used before"):
+        guard.check_and_remember("1465011", "msg_9", 1100.0)
+
+
+@given(
+    rate=st.floats(0.5, 5),
+    burst=st.integers(1, 5),
+    gaps=st.lists(st.floats(0, 30), min_size=1, max_size=60),
+    replayed=st.lists(st.integers(0, 59), max_size=20),
+)
+def test_within_its_rate_a_partner_s_every_id_in_the_window_is_refused_again(
+    rate: float, burst: int, gaps: list[float], replayed: list[int]
+) -> None:
+    """Requests admitted as the token bucket admits them: the guard sized by cap_for
+    remembers each of them for the whole window."""
+    window = 60.0
+    guard = ReplayGuard(window_s=window, caps={"1465011": cap_for(rate, burst, window)})
+    bucket = TokenBucket(rate, burst)
+    now, admitted = 1000.0, []
+    for n, gap in enumerate(gaps):
+        now += gap
+        guard.check_and_remember("1465011", f"msg_{n}", now)
+        if bucket.take(now):
+            guard.forget("1465011", f"msg_{n}")  # 429: forgotten
+        else:
+            admitted.append((f"msg_{n}", now))
+    for k in replayed:
+        if k < len(admitted) and admitted[k][1] >= now - window:
+            with pytest.raises(Unauthorized):
+                guard.check_and_remember("1465011", admitted[k][0], now)

@@ -114,8 +114,8 @@ def test_hours_are_refused_exactly_when_the_scheduler_would_dead_letter_them(hou
 
 
 @given(
-    granted=st.dates(dt.date(1990, 1, 1), dt.date(2100, 1, 1)),
-    until=st.none() | st.dates(dt.date(1990, 1, 1), dt.date(2100, 1, 1)),
+    granted=st.dates(),
+    until=st.none() | st.dates(),
     n=st.integers(0, 10_000),
 )
 def test_dates_and_pesel_are_refused_exactly_when_eligibility_would(
@@ -147,3 +147,10 @@ def test_a_pesel_is_refused_exactly_when_its_checksum_fails(person: str) -> None
     except Invalid:
         accepted = False
     assert accepted == is_valid_pesel(person)
+
+
+def test_an_upper_case_event_id_is_written_in_lower_case() -> None:
+    body = benefits_granted(1)
+    lower = body["data"]["event_id"]
+    body["data"]["event_id"] = lower.upper()
+    assert check_event(body, OPS).event_id == lower

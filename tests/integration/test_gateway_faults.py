@@ -1,0 +1,183 @@
+"""The gateway in this process, over real HTTP and the session's broker, where a test must
+reach inside it: an unexpected error in a handler (a bug) is a counted JSON 500 and, in a
+batch, that item's answer only; timestamps at the ends of the range are a 400.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import socket
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from aiohttp import web
+
+from services.gateway import app as gateway_app
+from services.gateway import contract
+from services.gateway.app import GatewayService
+from services.runtime import partners
+from services.runtime.metrics import exposition
+from services.runtime.settings import load_settings
+from tests.support.gateway import benefits_granted, gateway_partners, post
+from tests.support.workers import BROKER_KIND
+
+pytestmark = pytest.mark.integration
+
+
+@contextlib.asynccontextmanager
+async def serving(bootstrap: str, directory: Path) -> AsyncIterator[tuple[GatewayService, int]]:
+    """A ready gateway (its service and HTTP port) on the broker at ``bootstrap``."""
+    path = gateway_partners(
+        directory / "partners.yaml", inbound_rate_per_s=10_000, inbound_burst=100_000
+    )
+    settings = load_settings(
+        kafka_bootstrap=bootstrap,
+        kafka_broker=BROKER_KIND.get(bootstrap, "kafka"),
+        data_dir=directory / "data",
+        partners_file=path,
+    )
+    service = GatewayService(settings, partners.load(path, purpose="inbound"))
+    runner = web.AppRunner(service.web_app(), access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = runner.addresses[0][1]
+    running = asyncio.create_task(service.run())
+    try:
+        for _ in range(600):
+            if service.is_ready:
+                break
+            await asyncio.sleep(0.1)
+        assert service.is_ready, "the gateway did not become ready in 60 s"
+        yield service, port
+    finally:
+        service.stop()
+        await running
+        await runner.cleanup()
+        await service.close()
+
+
+def run(bootstrap: str, directory: Path, test: Callable[[int], Any]) -> None:
+    """``test(port)`` in a thread (blocking HTTP) while the gateway serves in this loop."""
+
+    async def main() -> None:
+        async with serving(bootstrap, directory) as (_, port):
+            await asyncio.to_thread(test, port)
+
+    asyncio.run(main())
+
+
+def requests_counted(status: int) -> float:
+    """``pai_gateway_requests_total`` of ``status``, summed over partners and routes."""
+    return sum(
+        float(line.rsplit(" ", 1)[1])
+        for line in exposition().decode().splitlines()
+        if line.startswith("pai_gateway_requests_total{") and f'status="{status}"' in line
+    )
+
+
+@pytest.mark.parametrize(
+    "instant", ["9999-12-31T23:00:00-05:00", "0001-01-01T00:30:00+01:00", "1969-12-31T23:59:59Z"]
+)
+def test_a_timestamp_past_the_range_is_a_400_alone_or_in_a_batch(
+    broker, tmp_path: Path, instant: str
+) -> None:
+    def test(port: int) -> None:
+        with httpx.Client(timeout=10) as client:
+            response = post(client, port, benefits_granted(1, occurred_at=instant))
+            assert response.status_code == 400, response.text
+            assert response.json()["errors"][0]["path"] == "data.occurred_at"
+            batch = {"events": [benefits_granted(2), benefits_granted(3, occurred_at=instant)]}
+            response = post(client, port, batch, batch=True)
+            assert response.status_code == 200, response.text
+            results = response.json()["results"]
+            assert [r["status"] for r in results] == [202, 400]
+            assert results[1]["errors"][0]["path"] == "events[1].data.occurred_at"
+
+    run(broker.bootstrap, tmp_path, test)
+
+
+@pytest.mark.parametrize(
+    ("field", "day"), [("valid_until", "9999-12-31"), ("granted_on", "0001-01-01")]
+)
+def test_a_date_past_the_services_range_is_a_400_naming_it(
+    broker, tmp_path: Path, field: str, day: str
+) -> None:
+    """What eligibility would dead-letter (:mod:`services.runtime.date_range`)."""
+
+    def test(port: int) -> None:
+        with httpx.Client(timeout=10) as client:
+            response = post(client, port, benefits_granted(4, **{field: day}))
+        assert response.status_code == 400, response.text
+        assert response.json()["errors"][0]["path"] == f"data.{field}"
+        assert "1900-01-01..2999-12-31" in response.json()["errors"][0]["message"]
+
+    run(broker.bootstrap, tmp_path, test)
+
+
+def test_an_event_id_in_upper_case_is_the_same_event_id(broker, tmp_path: Path) -> None:
+    event = benefits_granted(5)
+    lower = event["data"]["event_id"]
+    shouted = {**event, "data": {**event["data"], "event_id": lower.upper()}}
+
+    def test(port: int) -> None:
+        with httpx.Client(timeout=10) as client:
+            first = post(client, port, shouted)
+            again = post(client, port, event)
+        assert first.status_code == 202, first.text
+        assert first.json()["event_id"] == lower
+        assert (again.status_code, again.json()) == (200, first.json())
+
+    run(broker.bootstrap, tmp_path, test)
+
+
+def test_a_client_that_stalls_after_the_headers_gets_a_408(
+    broker, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(gateway_app, "BODY_READ_TIMEOUT_S", 0.5)
+
+    def test(port: int) -> None:
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as conn:
+            conn.sendall(
+                b"POST /v1/partners/1465011/events HTTP/1.1\r\nHost: gateway\r\n"
+                b"Content-Type: application/json\r\nContent-Length: 100\r\n\r\n{"
+            )
+            answer = conn.recv(4096)
+        assert answer.startswith(b"HTTP/1.1 408"), answer
+        assert b"did not arrive within" in answer
+
+    run(broker.bootstrap, tmp_path, test)
+
+
+def test_a_bug_is_a_counted_json_500_and_in_a_batch_only_its_items(
+    broker, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``check_event`` made to raise for one PESEL: what any unforeseen error would do."""
+    faulty = benefits_granted(66)
+    checked = contract.check_event
+
+    def check_event(item: Any, ops_code: str) -> Any:
+        if item == faulty:
+            raise RuntimeError("a bug")
+        return checked(item, ops_code)
+
+    monkeypatch.setattr(gateway_app, "check_event", check_event)
+
+    def test(port: int) -> None:
+        before = requests_counted(500)
+        with httpx.Client(timeout=10) as client:
+            response = post(client, port, faulty)
+            assert response.status_code == 500
+            assert response.headers["content-type"].startswith("application/json")
+            assert "same event_id" in response.json()["errors"][0]["message"]
+            assert requests_counted(500) == before + 1
+            batch = {"events": [benefits_granted(67), faulty, benefits_granted(68)]}
+            response = post(client, port, batch, batch=True)
+            assert response.status_code == 200, response.text
+            assert [r["status"] for r in response.json()["results"]] == [202, 500, 202]
+
+    run(broker.bootstrap, tmp_path, test)
