@@ -143,7 +143,16 @@ def cmd_dlq_replay(args: argparse.Namespace) -> int:
     settings = load_settings()
     client = kafka_client_kwargs(settings, args.bootstrap)
     filters = replay.Filters(args.partner, args.type, args.webhook_id, args.since, args.until)
-    chosen = asyncio.run(replay.replay(client, filters, args.dry_run, producer_kwargs(settings)))
+    secret = settings.audit_hash_secret
+    chosen, erased = asyncio.run(
+        replay.replay(
+            client,
+            filters,
+            args.dry_run,
+            producer_kwargs(settings),
+            None if secret is None else secret.get_secret_value(),
+        )
+    )
     for fields in chosen:
         attempts = fields["attempts"]
         last = attempts[-1]["error"] if attempts else "-"
@@ -152,8 +161,12 @@ def cmd_dlq_replay(args: argparse.Namespace) -> int:
             f"  dead-lettered {fields['occurred_at']:%Y-%m-%d %H:%M:%S}Z"
             f"  after {len(attempts)} attempts (last: {last})"
         )
+    for fields in erased:
+        print(f"  {fields['webhook_id']}  skipped: its person was erased (pai forget)")
     verb = "would replay" if args.dry_run else "replayed"
     print(f"{verb} {len(chosen)} webhook(s) from pai.notifier.dlq.v1")
+    if erased:
+        print(f"skipped {len(erased)} webhook(s) of erased persons (pai.erasures.v1)")
     return 0
 
 

@@ -33,6 +33,7 @@ import orjson
 from services.eligibility import rules
 from services.eligibility.metrics import DECISIONS, outcome_label
 from services.personal_data import legal_basis, retention
+from services.personal_data.erasure_view import ErasureView
 from services.personal_data.retention_sweep import (
     RETENTION_CHECK_S,
     RetentionSweep,
@@ -98,6 +99,15 @@ class EligibilityService:
         inputs = self.app.topic(PROFILES.name, SOCIAL_ASSISTANCE.name)
         self.app.agent(inputs, name="eligibility-decide")(self._agent)
         self.app.timer(1.0, name="eligibility-expire")(self._expire)
+        secret = settings.audit_hash_secret
+        self.erasure_view = ErasureView(
+            kafka_client_kwargs(settings), None if secret is None else secret.get_secret_value()
+        )
+        self.app.task(self.erasure_view.run)
+        erasure_view = self.erasure_view
+        self.app.pai_waiting_for.append(  # type: ignore[attr-defined]
+            lambda: None if erasure_view.caught_up.is_set() else "pai.erasures.v1"
+        )
         if isinstance(self.clock, TopicClock):
             self.app.task(self._follow_clock)
             clock = self.clock
@@ -206,6 +216,7 @@ class EligibilityService:
     # -- the agent ---------------------------------------------------------------------------
     async def _agent(self, stream: faust.StreamT[bytes]) -> Any:
         await self.clock.ready()  # every tick sent before the input is read first
+        await self.erasure_view.caught_up.wait()  # nothing of an erased person comes back
         async for events in stream.take_events(1000, within=0.01):  # type: ignore[attr-defined]
             handle = functools.partial(self.handle_batch, [Inbound.of(e.message) for e in events])
             # the lock is held while refused writes are tried again: no timer's writes come
@@ -227,6 +238,7 @@ class EligibilityService:
                     record, self.codecs[record.topic], self.settings.topic_partitions
                 )
                 fields = decoded.fields
+                self.erasure_view.check(fields["person_id"], fields["occurred_at"])
                 if fields.get("profile") == "UNKNOWN":
                     raise Rejected(
                         "unknown-symbol",
@@ -362,7 +374,15 @@ class EligibilityService:
     def _register_views(self) -> None:
         def render(pesel: str, raw: bytes) -> dict[str, Any]:
             state = orjson.loads(raw)
-            return {"person_id": pesel, "state": state, "last_decision": state.get("last_outcome")}
+            last = state.get("last_outcome")
+            if last is not None:  # the provisions it applies, as its decision cited them
+                last = last | {
+                    "legal_basis": legal_basis.for_decision(
+                        last["ruleset"], last["eligible"], last["priority"], last["reasons"]
+                    ),
+                    "legal_basis_version": legal_basis.current().version,
+                }
+            return {"person_id": pesel, "state": state, "last_decision": last}
 
         register_person_view(
             self.app,
@@ -376,6 +396,7 @@ class EligibilityService:
 
     async def erase(self, pesel: str) -> dict[str, Any]:
         """``pai forget``: the person out of the table and the due index."""
+        await self.erasure_view.seen(pesel)  # the marker pai forget wrote first
         removed = await erase_person(
             self.app, self.persons, self._lock, pesel, lambda k: self.due.schedule(k, None)
         )

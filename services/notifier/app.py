@@ -36,6 +36,8 @@ from services.notifier.delivery import PartnerChannel, Timeouts
 from services.notifier.offsets import OffsetTracker
 from services.notifier.webhooks import NotAWebhook, Webhook, webhook_for
 from services.personal_data import disclosures
+from services.personal_data.erasure_view import ErasureView
+from services.personal_data.erasures import webhook_subject
 from services.personal_data.person_records import (
     AccessLog,
     RecordsUnavailable,
@@ -106,6 +108,11 @@ class NotifierService:
         self.failure: BaseException | None = None
         self._stopping = asyncio.Event()
         self._resumes: dict[TopicPartition, asyncio.TimerHandle] = {}
+        secret = settings.audit_hash_secret
+        self.erasure_view = ErasureView(
+            kafka_client_kwargs(settings), None if secret is None else secret.get_secret_value()
+        )
+        self._following: asyncio.Task[None] | None = None
 
     # -- running -----------------------------------------------------------------------------
     async def run(self) -> None:
@@ -125,6 +132,9 @@ class NotifierService:
         ]
         if failed:
             raise RuntimeError(f"cannot create the notifier's topics: {failed}")
+        self._following = asyncio.create_task(self.erasure_view.run())
+        self._following.add_done_callback(self._done)
+        await self.erasure_view.caught_up.wait()  # no webhook before the erasures are known
         self.producer = AIOKafkaProducer(**client, **producer_kwargs(self.settings), linger_ms=2)
         self.consumer = AIOKafkaConsumer(
             **client,
@@ -241,6 +251,8 @@ class NotifierService:
             await self.commit()
         for task in list(self.tasks):
             task.cancel()
+        if self._following is not None:
+            self._following.cancel()
         await self.consumer.stop()
         await self.producer.stop()
         for channel in self.channels.values():
@@ -325,6 +337,20 @@ class NotifierService:
         assert webhook.ops_code is not None
         channel = self.channels[webhook.ops_code]
         ops = webhook.ops_code
+        subject = webhook_subject(webhook.body)
+        erasures = self.erasure_view.erasures
+        if subject is not None and erasures.erased_at(*subject) is not None:
+            metrics.SKIPPED.labels("person-erased", webhook.type).inc()
+            log.warning(
+                "webhook %s (%s) to %s dropped: its person (hash %s) was erased after its"
+                " event occurred",
+                webhook.webhook_id,
+                webhook.type,
+                ops,
+                erasures.hash_of(subject[0]),
+                extra=where(*source, webhook_id=webhook.webhook_id, ops_code=ops),
+            )
+            return
         number = len(attempts) + 1
         metrics.IN_FLIGHT.labels(ops).inc()
         try:
@@ -473,7 +499,8 @@ class NotifierService:
 
     async def disclosures_view(self, request: web.Request) -> web.Response:
         """``GET /persons/{pesel}/disclosures[?since=ISO]``: the person's disclosures, oldest
-        first, behind an operator token; the read is recorded in the access log first."""
+        first, behind an operator token; the read is recorded in the access log before it is
+        answered (under the keyed hash when the register holds nothing of the person)."""
         caller, refused = authenticate(self.settings, request)  # type: ignore[arg-type]
         if refused is not None:
             return web.json_response({"error": refused[0]}, status=refused[1])
@@ -492,20 +519,23 @@ class NotifierService:
         if self.producer is None:
             return web.json_response({"error": "starting; try again"}, status=503)
         access = AccessLog(producer_send(self.producer), self.settings.topic_partitions, SERVICE)
+        secret = self.settings.audit_hash_secret
         try:
-            await access.record_read(
+            records = await read_person(
+                kafka_client_kwargs(self.settings), DISCLOSURES.name, self.register_codec, pesel
+            )
+            listed = [disclosures.as_json(e) for e in disclosures.listing(records, since)]
+            await access.record_lookup(  # an empty register writes no PESEL back
+                bool(listed),
+                None if secret is None else secret.get_secret_value(),
                 pesel,
                 str(caller),
                 ingress_user(self.settings, request),  # type: ignore[arg-type]
                 "GET /persons/{pesel}/disclosures",
             )
-            records = await read_person(
-                kafka_client_kwargs(self.settings), DISCLOSURES.name, self.register_codec, pesel
-            )
         except RecordsUnavailable as exc:
             return web.json_response({"error": str(exc)}, status=503)
         log.info("disclosures of %s read by %s", mask_pesel(pesel), caller)
-        listed = [disclosures.as_json(e) for e in disclosures.listing(records, since)]
         return web.json_response({"person_id": pesel, "disclosures": listed})
 
 

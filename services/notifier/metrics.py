@@ -31,7 +31,7 @@ DEAD_LETTERED = Counter(
 )
 SKIPPED = Counter(
     "pai_notifier_events_skipped",
-    "Events that became no webhook, by design (not subscribed, no OPS yet)",
+    "Events that became no webhook, by design (not subscribed, no OPS yet, person erased)",
     ["reason", "type"],
     registry=REGISTRY,
 )

@@ -16,6 +16,8 @@ from typing import Any
 
 from aiokafka import AIOKafkaProducer
 
+from services.personal_data.erasure_view import read_erasures
+from services.personal_data.erasures import webhook_subject
 from services.runtime.codec import AvroCodec, UndecodableRecord
 from services.runtime.topic_reader import read_until_now
 from services.runtime.topics import NOTIFIER_DLQ, NOTIFIER_REPLAY
@@ -62,13 +64,24 @@ async def replay(
     filters: Filters,
     dry_run: bool,
     producer_options: Mapping[str, Any] | None = None,
-) -> list[dict[str, Any]]:
-    """Write the matching dead letters to the replay topic; the fields of those chosen.
+    secret: str | None = None,
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Write the matching dead letters to the replay topic, except those of a person erased
+    after their event (``pai.erasures.v1``, hashed under ``secret``): the fields of those
+    chosen, and of those skipped as erased.
 
     ``client``: aiokafka connection arguments (``settings.kafka_client_kwargs``);
     ``producer_options``: ``settings.producer_kwargs`` (acks=all by default).
     """
-    chosen = [(k, v, f) for k, v, f in await dead_lettered(client) if filters.match(f)]
+    matching = [(k, v, f) for k, v, f in await dead_lettered(client) if filters.match(f)]
+    erased = await read_erasures(client, secret) if matching and secret is not None else None
+    chosen, skipped = [], []
+    for key, value, fields in matching:
+        subject = webhook_subject(fields["payload"].encode())
+        if erased is not None and subject is not None and erased.erased_at(*subject):
+            skipped.append(fields)
+        else:
+            chosen.append((key, value, fields))
     if chosen and not dry_run:
         producer = AIOKafkaProducer(**client, **(producer_options or {"acks": "all"}))
         await producer.start()
@@ -81,4 +94,4 @@ async def replay(
                 await future
         finally:
             await producer.stop()
-    return [fields for _, _, fields in chosen]
+    return [fields for _, _, fields in chosen], skipped

@@ -5,7 +5,11 @@ Every read of a person's data through an operator view or the CLI is a
 a ``PersonErased`` keyed by an HMAC of the PESEL (``erased:<hash>:<audit_id>``: each
 erasure of a service, and ``pai forget``'s own, is kept), so the office can later tell that a
 PESEL it is asked about was erased (it computes the same HMAC) while the log holds no
-PESEL. Pure: no Kafka, HTTP or Avro here.
+PESEL. A read that found nothing of the person (never seen, erased, or removed by the
+retention sweep) shows no personal data and must not write the PESEL back: it is a
+``PersonDataRead`` keyed ``absent:<hash>:<audit_id>`` with ``person_id`` ``absent:<hash>``
+(``absent:unhashed`` when no ``PAI_AUDIT_HASH_SECRET`` is set). Pure: no Kafka, HTTP or
+Avro here.
 """
 
 from __future__ import annotations
@@ -24,10 +28,16 @@ MAX_TEXT = 200
 """Characters kept of a caller-supplied text (a user header, a reason)."""
 
 
+_PESEL_LIKE = re.compile(r"(?<!\d)\d(?:[\s.\-\u2010-\u2015]{0,3}\d){10}(?!\d)|\d{11}")
+"""Eleven digits, in a row or with spaces, dashes or dots between them (440514 01359,
+44-05-14-01359): what may be a PESEL in a free text."""
+
+
 def _clean(text: str) -> str:
-    """A caller-supplied text as the log keeps it: printable, bounded, any PESEL masked."""
+    """A caller-supplied text as the log keeps it: printable, bounded, any PESEL masked (also
+    one written with separators)."""
     printable = "".join(ch if ch.isprintable() else "?" for ch in text)[:MAX_TEXT]
-    return re.sub(r"\d{11}", "***********", printable)
+    return _PESEL_LIKE.sub("***********", printable)
 
 
 def read_entry(
@@ -49,6 +59,15 @@ def read_entry(
         "service": service,
         "what": what,
     }
+
+
+ABSENT = "absent:"
+"""Prefix of the ``person_id`` (and key) of a read that found nothing of the person."""
+
+
+def absent_id(secret: str | None, person_id: str) -> str:
+    """What a read that found nothing records instead of the PESEL."""
+    return ABSENT + (person_hash(secret, person_id) if secret is not None else "unhashed")
 
 
 def person_hash(secret: str, person_id: str) -> str:

@@ -1,13 +1,15 @@
 """``pai disclosures``, ``pai audit`` and ``pai forget``: a person's data, as an office answers
 for it (RODO art. 15 and 17), from the command line.
 
-Each command that shows a person's data first records the read in the access log
-(``pai.audit.v1``) under ``--operator``, with the login name as the user; nothing is shown
-if the read cannot be recorded. ``pai forget`` erases the person in the running
-eligibility and scheduler workers (``DELETE`` on their operator views, which tombstones
-the table's changelog), writes tombstones for the person's keys on every compacted
-per-person topic (the two changelogs, the disclosure register, the access log), and
-records only the fact of the erasure, with a keyed hash for the PESEL.
+Each command that shows a person's data records the read in the access log
+(``pai.audit.v1``) before it shows anything, under the name of the caller's operator token
+(``PAI_OPERATOR_TOKEN``, verified against ``PAI_OPERATOR_TOKENS`` / ``PAI_ADMIN_TOKEN``),
+with the login name as the user; nothing is shown if the read cannot be recorded.
+``pai forget`` erases the person in the running eligibility and scheduler workers
+(``DELETE`` on their operator views, which tombstones the table's changelog), writes
+tombstones for the person's keys on every compacted per-person topic (the two changelogs,
+the disclosure register, the access log), and records only the fact of the erasure, with
+a keyed hash for the PESEL.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import argparse
 import asyncio
 import datetime as dt
 import getpass
+import os
 import sys
 from collections.abc import Callable
 from typing import Any
@@ -25,7 +28,7 @@ import orjson
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
 
-from services.personal_data import access_log, disclosures
+from services.personal_data import access_log, disclosures, erasures
 from services.personal_data.person_records import (
     AccessLog,
     RecordsUnavailable,
@@ -35,9 +38,10 @@ from services.personal_data.person_records import (
 from services.runtime.codec import AvroCodec
 from services.runtime.identifiers import is_valid_pesel
 from services.runtime.operator_views import ERASURE_REASON
+from services.runtime.operators import identify
 from services.runtime.partitioning import expected_partition
 from services.runtime.settings import Settings, kafka_client_kwargs, load_settings, producer_kwargs
-from services.runtime.topics import AUDIT, DISCLOSURES
+from services.runtime.topics import AUDIT, DISCLOSURES, ERASURES
 
 CHANGELOGS = ("pai-eligibility-persons-changelog", "pai-scheduler-schedules-changelog")
 """The services' table changelogs, keyed by the PESEL bytes."""
@@ -46,6 +50,36 @@ HTTP_TIMEOUT_S = 30.0
 
 class CommandFailed(Exception):
     """The command stops with this message (exit status 1)."""
+
+
+OPERATOR_TOKEN_ENV = "PAI_OPERATOR_TOKEN"
+"""The variable holding the caller's own operator token (``--token-env`` names another):
+read by these commands only, never a service setting, so no workload sets it
+(``tests/deploy/test_settings_coverage.py`` exempts it and checks that)."""
+CLI_ONLY_VARIABLES = frozenset({OPERATOR_TOKEN_ENV})
+
+
+def _operator(settings: Settings, args: argparse.Namespace) -> tuple[str, str]:
+    """(name, token) of the operator running the command: the token in the variable
+    ``--token-env`` names (``PAI_OPERATOR_TOKEN``), verified against the named tokens
+    (``PAI_OPERATOR_TOKENS``, ``PAI_ADMIN_TOKEN``); the access log records its name."""
+    token = os.environ.get(args.token_env, "").strip()
+    if not token:
+        raise CommandFailed(
+            f"set {args.token_env} to your operator token: the access log records the name of"
+            " the token, not a name given on the command line"
+        )
+    name = identify(settings.operator_tokens_by_name(), f"Bearer {token}".encode())
+    if name is None:
+        raise CommandFailed(
+            f"the token in {args.token_env} is none of the operator tokens (PAI_OPERATOR_TOKENS,"
+            " or PAI_ADMIN_TOKEN)"
+        )
+    if args.operator is not None and args.operator != name:
+        raise CommandFailed(
+            f"--operator {args.operator} is not the name of the token in {args.token_env}"
+        )
+    return name, token
 
 
 def _pesel(text: str) -> str:
@@ -68,26 +102,53 @@ async def _producer(settings: Settings, bootstrap: str | None) -> AIOKafkaProduc
 
 
 async def _read_as_operator(
-    args: argparse.Namespace, topic: str, codec: AvroCodec, what: str
-) -> list[tuple[bytes, dict[str, Any] | None]]:
-    """Record the read, then read the person's records of ``topic``."""
+    args: argparse.Namespace,
+    topic: str,
+    codec: AvroCodec,
+    what: str,
+    shown: Callable[[list[tuple[bytes, dict[str, Any] | None]]], list[dict[str, Any]]],
+    lists_itself: bool = False,
+) -> list[dict[str, Any]]:
+    """Read the person's records of ``topic``, record the read (under the keyed hash when
+    nothing of the person is ``shown``), then return what is shown (with ``lists_itself``,
+    the access log, the read just recorded last)."""
     settings = load_settings()
+    operator, _token = _operator(settings, args)
     producer = await _producer(settings, args.bootstrap)
     try:
-        access = AccessLog(producer_send(producer), settings.topic_partitions, "cli")
-        await access.record_read(args.pesel, args.operator, getpass.getuser(), what)
-        return await read_person(
-            kafka_client_kwargs(settings, args.bootstrap), topic, codec, args.pesel
+        entries = shown(
+            await read_person(
+                kafka_client_kwargs(settings, args.bootstrap), topic, codec, args.pesel
+            )
         )
+        secret = settings.audit_hash_secret
+        access = AccessLog(producer_send(producer), settings.topic_partitions, "cli")
+        recorded = await access.record_lookup(
+            bool(entries),
+            None if secret is None else secret.get_secret_value(),
+            args.pesel,
+            operator,
+            getpass.getuser(),
+            what,
+        )
+        return [*entries, recorded] if entries and lists_itself else entries
     finally:
         await producer.stop()
 
 
 def cmd_disclosures(args: argparse.Namespace) -> int:
-    records = asyncio.run(
-        _read_as_operator(args, DISCLOSURES.name, AvroCodec("disclosures"), "pai disclosures")
-    )
-    entries = [disclosures.as_json(e) for e in disclosures.listing(records, args.since)]
+    entries = [
+        disclosures.as_json(e)
+        for e in asyncio.run(
+            _read_as_operator(
+                args,
+                DISCLOSURES.name,
+                AvroCodec("disclosures"),
+                "pai disclosures",
+                lambda records: disclosures.listing(records, args.since),
+            )
+        )
+    ]
     for entry in entries:
         if args.json:
             print(orjson.dumps(entry).decode())
@@ -105,8 +166,10 @@ def cmd_disclosures(args: argparse.Namespace) -> int:
 
 
 def cmd_audit(args: argparse.Namespace) -> int:
-    records = asyncio.run(_read_as_operator(args, AUDIT.name, AvroCodec("audit"), "pai audit"))
-    entries = [access_log.as_json(e) for e in access_log.reads(records)]
+    read = _read_as_operator(
+        args, AUDIT.name, AvroCodec("audit"), "pai audit", access_log.reads, lists_itself=True
+    )
+    entries = [access_log.as_json(e) for e in asyncio.run(read)]
     for entry in entries:
         if args.json:
             print(orjson.dumps(entry).decode())
@@ -118,17 +181,6 @@ def cmd_audit(args: argparse.Namespace) -> int:
     if not args.json:
         print(f"{len(entries)} read(s) of this person's data on {AUDIT.name}")
     return 0
-
-
-def _token(settings: Settings, operator: str) -> str:
-    tokens = settings.operator_tokens_by_name()
-    if operator in tokens:
-        return tokens[operator]
-    raise CommandFailed(
-        f"no operator token named {operator} (PAI_OPERATOR_TOKENS, or PAI_ADMIN_TOKEN under"
-        f" PAI_ADMIN_OPERATOR_NAME={settings.admin_operator_name}): pai forget erases through the"
-        " services' operator views"
-    )
 
 
 async def _erase_in_services(settings: Settings, pesel: str, token: str, reason: str) -> list[str]:
@@ -161,14 +213,20 @@ async def _erase_in_services(settings: Settings, pesel: str, token: str, reason:
 
 async def _forget(args: argparse.Namespace, settings: Settings, secret: str) -> list[str]:
     pesel: str = args.pesel
-    removed = await _erase_in_services(
-        settings, pesel, _token(settings, args.operator), " ".join(args.reason.split())
-    )
+    operator, token = _operator(settings, args)
     client = kafka_client_kwargs(settings, args.bootstrap)
-    register = await read_person(client, DISCLOSURES.name, AvroCodec("disclosures"), pesel)
-    reads = await read_person(client, AUDIT.name, AvroCodec("audit"), pesel)
     producer = await _producer(settings, args.bootstrap)
     try:
+        # the marker first: from now on the services drop what is in flight for the person
+        # from before it (webhooks pending or dead-lettered, late input)
+        key, fields = erasures.marker(secret, pesel, dt.datetime.now(dt.UTC))
+        await producer.send_and_wait(
+            ERASURES.name, key=key, value=AvroCodec("erasures").encode("PersonErasure", fields)
+        )
+        removed = [f"{ERASURES.name}: the erasure marker (hash only)"]
+        removed += await _erase_in_services(settings, pesel, token, " ".join(args.reason.split()))
+        register = await read_person(client, DISCLOSURES.name, AvroCodec("disclosures"), pesel)
+        reads = await read_person(client, AUDIT.name, AvroCodec("audit"), pesel)
         partition = expected_partition(pesel.encode(), settings.topic_partitions)
         sends = [
             await producer.send(topic, key=pesel.encode(), value=None, partition=partition)
@@ -182,7 +240,7 @@ async def _forget(args: argparse.Namespace, settings: Settings, secret: str) -> 
             removed.append(f"{topic}: {len(keys)} record(s)")
         await asyncio.gather(*sends)
         key, fields = access_log.erasure_entry(
-            secret, pesel, args.operator, args.reason, removed, dt.datetime.now(dt.UTC)
+            secret, pesel, operator, args.reason, removed, dt.datetime.now(dt.UTC)
         )
         await producer.send_and_wait(
             AUDIT.name, key=key, value=AvroCodec("audit").encode("PersonErased", fields)
@@ -234,7 +292,7 @@ def _guarded(command: Callable[[argparse.Namespace], int]) -> Callable[[argparse
     def run(args: argparse.Namespace) -> int:
         try:
             return command(args)
-        except RecordsUnavailable as exc:
+        except (RecordsUnavailable, CommandFailed) as exc:
             print(f"pai {args.command}: {exc}", file=sys.stderr)
             return 1
 
@@ -247,9 +305,14 @@ def add_parsers(sub: Any) -> None:
     common.add_argument("pesel", type=_pesel, help="the person's PESEL")
     common.add_argument("--bootstrap", help="host:port (PAI_KAFKA_BOOTSTRAP)")
     common.add_argument(
+        "--token-env",
+        default=OPERATOR_TOKEN_ENV,
+        help="the environment variable holding your operator token (default"
+        f" {OPERATOR_TOKEN_ENV}); the access log records the token's name",
+    )
+    common.add_argument(
         "--operator",
-        default=getpass.getuser(),
-        help="who you are, as the access log records it (default: your login name)",
+        help="your operator name, checked against the token's name (optional)",
     )
     listing = argparse.ArgumentParser(add_help=False, parents=[common])
     listing.add_argument("--json", action="store_true", help="one JSON object a line")

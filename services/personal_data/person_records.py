@@ -104,13 +104,31 @@ class AccessLog:
         self.service = service
         self.codec = AvroCodec("audit")
 
-    async def record_read(self, person_id: str, operator: str, user: str | None, what: str) -> None:
-        """Write the read and wait for the broker; RecordsUnavailable when it cannot."""
+    async def record_read(
+        self, person_id: str, operator: str, user: str | None, what: str
+    ) -> dict[str, Any]:
+        """Write the read and wait for the broker (RecordsUnavailable when it cannot); the
+        fields written."""
         key, fields = access_log.read_entry(
             person_id, operator, user, self.service, what, dt.datetime.now(dt.UTC)
         )
         value = self.codec.encode("PersonDataRead", fields)
         await self._write(key, value, expected_partition(person_id.encode(), self.partitions))
+        return fields
+
+    async def record_lookup(
+        self,
+        found: bool,
+        secret: str | None,
+        person_id: str,
+        operator: str,
+        user: str | None,
+        what: str,
+    ) -> dict[str, Any]:
+        """Record a read once its answer is known: under the PESEL when it found the person's
+        data, else under :func:`access_log.absent_id` (no PESEL written back)."""
+        recorded = person_id if found else access_log.absent_id(secret, person_id)
+        return await self.record_read(recorded, operator, user, what)
 
     async def record_erasure(
         self, secret: str, person_id: str, operator: str, reason: str, removed: list[str]

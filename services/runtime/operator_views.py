@@ -191,14 +191,6 @@ def register_person_view(
                 return None, web.json_response(
                     {"error": f"the {ERASURE_REASON} header must say why"}, status=400
                 )
-        if caller != FORWARDED_CALLER and request.method == "GET":
-            try:
-                await access.record_read(
-                    pesel, str(caller), ingress_user(settings, request), f"GET {path}"
-                )
-            except RecordsUnavailable as exc:
-                log.warning("operator view %s of %s: %s", path, mask_pesel(pesel), exc)
-                return None, web.json_response({"error": str(exc)}, status=503)
         try:
             owner: URL = app.router.key_store(table.name, pesel.encode())
         except KeyError:
@@ -221,13 +213,33 @@ def register_person_view(
     class PersonView(View):
         async def get(self, request: Request, pesel: str) -> Response:
             caller, answer = await routed(request, pesel)
-            if answer is not None:
+            if caller is None and answer is not None:  # refused
                 return answer  # type: ignore[return-value]
-            raw = table.get(pesel.encode())
-            if raw is None:
-                return self.json({"error": "no events seen for this person"}, status=404)
+            if answer is None:  # this worker owns the person
+                raw = table.get(pesel.encode())
+                if raw is None:
+                    answer = web.json_response(
+                        {"error": "no events seen for this person"}, status=404
+                    )
+                else:
+                    answer = web.json_response(render(pesel, raw))
+            if caller == FORWARDED_CALLER:  # the worker it was forwarded from records it
+                return answer  # type: ignore[return-value]
+            secret = settings.audit_hash_secret
+            try:  # the read is recorded before it is answered; a PESEL not held is not
+                await access.record_lookup(
+                    answer.status == 200,
+                    None if secret is None else secret.get_secret_value(),
+                    pesel,
+                    str(caller),
+                    ingress_user(settings, request),
+                    f"GET {path}",
+                )
+            except RecordsUnavailable as exc:
+                log.warning("operator view %s of %s: %s", path, mask_pesel(pesel), exc)
+                return self.json({"error": str(exc)}, status=503)
             log.info("operator view %s of %s by %s", path, mask_pesel(pesel), caller)
-            return self.json(render(pesel, raw))
+            return answer  # type: ignore[return-value]
 
         async def delete(self, request: Request, pesel: str) -> Response:
             if erase is None:

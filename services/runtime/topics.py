@@ -132,6 +132,16 @@ AUDIT = TopicSpec(
 """Both are per person (their records sit on the partition of the person's PESEL) but keyed
 ``<PESEL>:<id>``: compaction keeps one record per disclosure or read, and an erasure
 removes each by its key."""
+ERASURES = TopicSpec(
+    "pai.erasures.v1",
+    "erasures",
+    "erased:<hash> (HMAC of the PESEL)",
+    "pai forget: the erasure marker of each erased person (no PESEL); the services drop"
+    " what is still in flight for the person from before it",
+    compacted=True,
+    per_person=False,
+    retention_ms=-1,
+)
 DEFAULT_RETRY_LEVELS = 7
 
 
@@ -162,6 +172,7 @@ ALL_TOPICS: tuple[TopicSpec, ...] = (
     NOTIFIER_REPLAY,
     DISCLOSURES,
     AUDIT,
+    ERASURES,
     *(notifier_retry(level) for level in range(1, DEFAULT_RETRY_LEVELS + 1)),
 )
 BY_NAME = {t.name: t for t in ALL_TOPICS}

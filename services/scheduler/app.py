@@ -31,6 +31,7 @@ from typing import Any
 import faust
 
 from services.personal_data import retention
+from services.personal_data.erasure_view import ErasureView
 from services.personal_data.retention_sweep import (
     RETENTION_CHECK_S,
     RetentionSweep,
@@ -113,6 +114,15 @@ class SchedulerService:
         )
         self.app.agent(inputs, name="scheduler-schedule")(self._agent)
         self.app.task(self.editions.run)
+        secret = settings.audit_hash_secret
+        self.erasure_view = ErasureView(
+            kafka_client_kwargs(settings), None if secret is None else secret.get_secret_value()
+        )
+        self.app.task(self.erasure_view.run)
+        erasure_view = self.erasure_view
+        self.app.pai_waiting_for.append(  # type: ignore[attr-defined]
+            lambda: None if erasure_view.caught_up.is_set() else "pai.erasures.v1"
+        )
         self.app.timer(1.0, name="scheduler-deadlines")(self._tick)
         if isinstance(self.clock, TopicClock):
             self.app.task(self._follow_clock)
@@ -173,6 +183,7 @@ class SchedulerService:
     # -- the agent ---------------------------------------------------------------------------
     async def _agent(self, stream: faust.StreamT[bytes]) -> Any:
         await self.editions.caught_up.wait()  # a referral is judged against every edition
+        await self.erasure_view.caught_up.wait()  # nothing of an erased person comes back
         await self.clock.ready()  # and by the time every tick sent before it tells
         async for events in stream.take_events(1000, within=0.01):  # type: ignore[attr-defined]
             handle = functools.partial(self.handle_batch, [Inbound.of(e.message) for e in events])
@@ -196,6 +207,7 @@ class SchedulerService:
                 )
                 assert record.key is not None
                 fields = decoded.fields
+                self.erasure_view.check(fields["person_id"], fields["occurred_at"])
                 schedule = schedules.get(record.key) or self.load(record.key, fields["person_id"])
                 now = self.clock.now() or fields["occurred_at"]
                 today = warsaw_date(now)
@@ -358,6 +370,7 @@ class SchedulerService:
 
     async def erase(self, pesel: str) -> dict[str, Any]:
         """``pai forget``: the person out of the table and the deadline index."""
+        await self.erasure_view.seen(pesel)  # the marker pai forget wrote first
         removed = await erase_person(
             self.app, self.schedules, self._lock, pesel, lambda k: self.timers.settle(k, None)
         )

@@ -43,7 +43,12 @@ def group(name: str) -> set[Acl]:
 
 FAUST = ("Read", "Write", "Create", "Describe", "DescribeConfigs")  # changelog, leader topic
 EXPECTED_ACLS: dict[str, set[Acl]] = {
-    "pai-eligibility": reads("pai.pup.profiles.v1", "pai.ops.social-assistance.v1", "pai.clock.v1")
+    "pai-eligibility": reads(
+        "pai.pup.profiles.v1",
+        "pai.ops.social-assistance.v1",
+        "pai.clock.v1",
+        "pai.erasures.v1",  # every worker, no group: late input of erased persons
+    )
     | writes("pai.eligibility.decisions.v1", "pai.dlq.v1", "pai.audit.v1")  # reads of views
     | prefix("pai-eligibility-", *FAUST)
     | group("pai-eligibility"),
@@ -53,11 +58,16 @@ EXPECTED_ACLS: dict[str, set[Acl]] = {
         "pai.eligibility.decisions.v1",
         "pai.pup.program-editions.v1",  # every worker, no group
         "pai.clock.v1",  # every worker, no group
+        "pai.erasures.v1",  # every worker, no group: late input of erased persons
     )
     | writes("pai.scheduler.events.v1", "pai.dlq.v1", "pai.audit.v1")
     | prefix("pai-scheduler-", *FAUST)
     | group("pai-scheduler"),
-    "pai-notifier": reads("pai.eligibility.decisions.v1", "pai.scheduler.events.v1")
+    "pai-notifier": reads(
+        "pai.eligibility.decisions.v1",
+        "pai.scheduler.events.v1",
+        "pai.erasures.v1",  # every worker, no group: erased persons' webhooks are dropped
+    )
     | writes("pai.notifier.dlq.v1", "pai.dlq.v1", "pai.audit.v1")
     # the disclosure register: written after each delivery, read by its operator view
     | topic("pai.notifier.disclosures.v1", "Read", "Write", "Describe")
@@ -82,7 +92,9 @@ EXPECTED_ACLS: dict[str, set[Acl]] = {
     | topic("pai.notifier.disclosures.v1", "Read", "Write", "Describe")
     | topic("pai.audit.v1", "Read", "Write", "Describe")
     | topic("pai-eligibility-persons-changelog", "Read", "Write", "Describe")
-    | topic("pai-scheduler-schedules-changelog", "Read", "Write", "Describe"),
+    | topic("pai-scheduler-schedules-changelog", "Read", "Write", "Describe")
+    # pai forget writes the erasure marker; pai dlq replay reads the markers
+    | topic("pai.erasures.v1", "Read", "Write", "Describe"),
 }
 
 

@@ -4,7 +4,9 @@ The settings are the fields of ``Settings`` (read as ``PAI_<FIELD>``) plus every
 ``PAI_[A-Z0-9_]+`` literal in ``services/**/*.py``. A literal that is the ``secret_env`` of
 a partner in a committed partners file is a webhook secret, not a setting: on Kubernetes it
 comes from the Secret pai-partner-secrets (envFrom), in compose it is set for the notifier
-and the demo receiver. Nothing else is exempt. A variable set in the manifests that no
+and the demo receiver. The variables only the operator CLI reads, for the caller's own
+credentials (``CLI_ONLY_VARIABLES``: ``PAI_OPERATOR_TOKEN``), are no setting either, and
+no workload may set them. Nothing else is exempt. A variable set in the manifests that no
 service reads is an error too: pydantic ignores unknown PAI_ names, so a misspelt one
 would silently fall back to its default.
 """
@@ -16,6 +18,7 @@ import re
 import pytest
 import yaml
 
+from services.personal_data.commands import CLI_ONLY_VARIABLES
 from services.runtime.settings import ENV_PREFIX, Settings
 from tests.deploy.manifests import (
     DEPLOY,
@@ -58,7 +61,9 @@ def partner_secret_variables() -> set[str]:
 
 
 def expected() -> set[str]:
-    return (settings_fields() | literals_in_code()) - partner_secret_variables()
+    return (
+        (settings_fields() | literals_in_code()) - partner_secret_variables() - CLI_ONLY_VARIABLES
+    )
 
 
 def kubernetes_variables(overlay: str, service: str) -> set[str]:
@@ -76,10 +81,19 @@ def kubernetes_variables(overlay: str, service: str) -> set[str]:
 def test_the_expected_set_is_read_from_the_code() -> None:
     names = expected()
     assert {"PAI_KAFKA_BOOTSTRAP", "PAI_PARTNERS_FILE", "PAI_WEB_HOST", "PAI_ADMIN_TOKEN"} <= names
-    assert literals_in_code() <= settings_fields() | partner_secret_variables(), (
-        "a PAI_ name in services/ is neither a setting nor a partner secret:"
-        f" {sorted(literals_in_code() - settings_fields() - partner_secret_variables())}"
+    exempt = settings_fields() | partner_secret_variables() | CLI_ONLY_VARIABLES
+    assert literals_in_code() <= exempt, (
+        "a PAI_ name in services/ is neither a setting nor a partner secret nor CLI-only:"
+        f" {sorted(literals_in_code() - exempt)}"
     )
+    assert not CLI_ONLY_VARIABLES & settings_fields()
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+@pytest.mark.parametrize("service", SERVICES)
+def test_no_workload_carries_an_operators_own_token(overlay: str, service: str) -> None:
+    assert not CLI_ONLY_VARIABLES & kubernetes_variables(overlay, service)
+    assert not CLI_ONLY_VARIABLES & set(compose()["services"][service]["environment"])
 
 
 @pytest.mark.parametrize("overlay", OVERLAYS)

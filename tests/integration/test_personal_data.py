@@ -28,14 +28,14 @@ from services.personal_data import access_log
 from services.runtime.codec import AvroCodec
 from services.runtime.processes import terminate
 from services.runtime.topic_reader import read_until_now
-from services.runtime.topics import AUDIT, DISCLOSURES
+from services.runtime.topics import AUDIT, DISCLOSURES, ERASURES, NOTIFIER_DLQ, notifier_retry
 from tests.integration.kafka_helpers import (
     FAST_COMPACTION,
     produce,
     set_topic_configs,
     topic_configs,
 )
-from tests.integration.service_helpers import decisions_for, wait_for
+from tests.integration.service_helpers import dead_letters_from, decisions_for, wait_for
 from tests.support import events as ev
 from tests.support.apache_kafka import KafkaCluster
 from tests.support.receiver import Behaviour, Receiver, delivered
@@ -104,7 +104,8 @@ class Pipeline:
     def url(self, service: str, path: str) -> str:
         return f"http://127.0.0.1:{self.workers[service][1]}{path}"
 
-    def pai(self, *args: str) -> subprocess.CompletedProcess[str]:
+    def pai(self, *args: str, token: str | None = None) -> subprocess.CompletedProcess[str]:
+        """``pai *args`` as the operator whose named token is ``token`` (name:token)."""
         env = (
             os.environ
             | self.env
@@ -112,6 +113,7 @@ class Pipeline:
                 "PAI_KAFKA_BOOTSTRAP": self.bootstrap,
                 "PAI_ELIGIBILITY_URL": self.url("eligibility", ""),
                 "PAI_SCHEDULER_URL": self.url("scheduler", ""),
+                "PAI_OPERATOR_TOKEN": token.split(":", 1)[1] if token else "",
             }
         )
         return subprocess.run(
@@ -214,7 +216,7 @@ def test_a_persons_decisions_disclosures_reads_and_erasure(
     )
 
     def register() -> list[dict[str, Any]] | None:
-        listed = pipeline.pai("disclosures", person, "--json", "--operator", "anna-kowalska")
+        listed = pipeline.pai("disclosures", person, "--json", token=ANNA)
         assert listed.returncode == 0, listed.stderr
         entries = [orjson.loads(line) for line in listed.stdout.splitlines()]
         return entries if len(entries) >= 3 else None
@@ -241,12 +243,23 @@ def test_a_persons_decisions_disclosures_reads_and_erasure(
     # two operators read the person's data through the views
     read = httpx.get(pipeline.url("eligibility", f"/persons/{person}"), headers=bearer(ANNA))
     assert read.status_code == 200, read.text
+    last = read.json()["last_decision"]
+    assert last["legal_basis"] and last["legal_basis_version"], "the view shows the provisions"
+    assert all("art. 62a" in citation["provision"] for citation in last["legal_basis"])
+    assert set(last["reasons"]) <= {citation["applies_to"] for citation in last["legal_basis"]}
     cycles = httpx.get(
         pipeline.url("scheduler", f"/persons/{person}/cycles"),
         headers=bearer(PIOTR) | {"X-Forwarded-User": "p.nowak@pup.example"},
     )
     assert cycles.status_code == 200, cycles.text
-    audit = pipeline.pai("audit", person, "--json", "--operator", "kontrola")
+    # the CLI's reads are recorded under the name of a verified token, never a made-up name
+    made_up = pipeline.pai("audit", person, "--operator", "kontrola")
+    assert made_up.returncode == 1 and "PAI_OPERATOR_TOKEN" in made_up.stderr, made_up.stderr
+    mismatch = pipeline.pai("audit", person, "--operator", "kontrola", token=PIOTR)
+    assert mismatch.returncode == 1 and "not the name of the token" in mismatch.stderr
+    unknown = pipeline.pai("audit", person, token="x:" + "u" * 40)
+    assert unknown.returncode == 1 and "none of the operator tokens" in unknown.stderr
+    audit = pipeline.pai("audit", person, "--json", token=PIOTR)
     assert audit.returncode == 0, audit.stderr
     reads = [orjson.loads(line) for line in audit.stdout.splitlines()]
     seen = [(r["operator"], r["service"], r["what"]) for r in reads]
@@ -254,8 +267,27 @@ def test_a_persons_decisions_disclosures_reads_and_erasure(
     assert ("piotr.nowak", "scheduler", "GET /persons/{pesel}/cycles") in seen
     assert ("piotr.nowak", "notifier", "GET /persons/{pesel}/disclosures") in seen
     assert ("anna-kowalska", "cli", "pai disclosures") in seen
-    assert ("kontrola", "cli", "pai audit") in seen
+    assert ("piotr.nowak", "cli", "pai audit") in seen
+    assert not any(r["operator"] == "kontrola" for r in reads)
     assert any(r["user"] == "p.nowak@pup.example" for r in reads)
+
+    # a fourth webhook the OPS refuses: dead-lettered after its retries, it waits there (as
+    # one could in a retry topic) when the person is erased
+    receiver.behaviours["ops"] = Behaviour(fail_first=3)
+    asyncio.run(produce(pipeline.bootstrap, "pai.pup.participation.v1", [referral(3)]))
+
+    def dead_lettered() -> list[tuple[bytes, bytes]]:
+        letters = asyncio.run(
+            read_until_now({"bootstrap_servers": pipeline.bootstrap}, NOTIFIER_DLQ.name)
+        )
+        return [
+            (r.key, r.value)
+            for r in letters
+            if r.value and person in AvroCodec("notifier-dlq").decode(r.value).fields["payload"]
+        ]
+
+    [(pending_id, pending)] = wait_for(dead_lettered, 60, "the fourth webhook dead-lettered")
+    receiver.behaviours["ops"] = Behaviour(fail_first=0)
 
     # an erasure must say why; and it is asked before it is done
     unexplained = httpx.delete(
@@ -278,13 +310,63 @@ def test_a_persons_decisions_disclosures_reads_and_erasure(
         "--reason",
         "RODO art. 17, wniosek 7/2026",
         "--yes",
-        "--operator",
-        "anna-kowalska",
+        token=ANNA,
     )
     assert forgot.returncode == 0, forgot.stderr
     assert "eligibility table" in forgot.stdout and "scheduler table" in forgot.stdout
-    assert f"{DISCLOSURES.name}: 3 record(s)" in forgot.stdout
+    assert f"{DISCLOSURES.name}: 3 record(s)" in forgot.stdout, forgot.stdout
     assert person not in forgot.stdout + forgot.stderr
+    assert f"{ERASURES.name}: the erasure marker" in forgot.stdout
+
+    # after the erasure: input from before it that arrives late (a decision, a profile
+    # event, sent again) is dead-lettered as person-erased and brings no state back
+    last_decision = [
+        (r.key, r.value)
+        for r in asyncio.run(
+            read_until_now(
+                {"bootstrap_servers": pipeline.bootstrap}, "pai.eligibility.decisions.v1"
+            )
+        )
+        if r.key == person.encode() and r.value
+    ][-1]
+    asyncio.run(produce(pipeline.bootstrap, "pai.eligibility.decisions.v1", [last_decision]))
+    asyncio.run(
+        produce(pipeline.bootstrap, "pai.pup.profiles.v1", [ev.profile(person, "II", DAY, 2)])
+    )
+
+    def refused_late() -> set[str]:
+        letters = [
+            letter
+            for topic in ("pai.eligibility.decisions.v1", "pai.pup.profiles.v1")
+            for letter in dead_letters_from(pipeline.bootstrap, topic)
+            if letter["reason"] == "person-erased" and letter["key"] == person
+        ]
+        found = {letter["topic"] for letter in letters}
+        return found if len(found) == 2 else set()
+
+    wait_for(refused_late, 30, "both late events dead-lettered as person-erased")
+
+    # after the erasure: the webhook pending for the person is not delivered nor recorded,
+    # whether replayed or taken from a retry topic
+    replayed = pipeline.pai("dlq", "replay", "--webhook-id", pending_id.decode())
+    assert replayed.returncode == 0, replayed.stderr
+    assert "skipped 1 webhook(s) of erased persons" in replayed.stdout, replayed.stdout
+    asyncio.run(produce(pipeline.bootstrap, notifier_retry(1).name, [(pending_id, pending)]))
+
+    def dropped() -> bool:
+        exposed = httpx.get(pipeline.url("notifier", "/metrics")).text
+        return any(
+            line.startswith("pai_notifier_events_skipped_total{")
+            and 'reason="person-erased"' in line
+            and float(line.rsplit(" ", 1)[1]) >= 1
+            for line in exposed.splitlines()
+        )
+
+    wait_for(dropped, 30, "the notifier to drop the erased person's webhook")
+    assert pending_id.decode() not in delivered(receiver, "ops")
+    assert person not in httpx.get(pipeline.url("notifier", "/metrics")).text
+    on_register = persons_records(pipeline.bootstrap, DISCLOSURES.name, person)
+    assert not [key for key, _ in on_register if key.endswith(b":" + pending_id)], "not recorded"
 
     # compaction: no compacted per-person topic keeps a record of the person
     compacted = [*CHANGELOGS, DISCLOSURES.name, AUDIT.name]
@@ -313,19 +395,6 @@ def test_a_persons_decisions_disclosures_reads_and_erasure(
         raise AssertionError(
             f"{timed_out}; records left per topic: {found}, of them tombstones: {tombstones}"
         ) from None
-    raw_audit = asyncio.run(read_until_now({"bootstrap_servers": pipeline.bootstrap}, AUDIT.name))
-    hashed = f"erased:{access_log.person_hash(HASH_SECRET, person)}:".encode()
-    facts = [
-        AvroCodec("audit").decode(r.value).fields for r in raw_audit if r.key.startswith(hashed)
-    ]
-    # one fact from each service's view and one from pai forget, with all it removed
-    assert len(facts) == 3, facts
-    assert {f["removed"][0] for f in facts if len(f["removed"]) == 1} == {
-        "eligibility table persons",
-        "scheduler table schedules",
-    }
-    assert all(f["operator"] == "anna-kowalska" and "art. 17" in f["reason"] for f in facts)
-    assert not any(person.encode() in (r.key or b"") + (r.value or b"") for r in raw_audit)
 
     # no view returns the person, from the running workers or restarted ones
     def gone() -> bool:
@@ -351,6 +420,33 @@ def test_a_persons_decisions_disclosures_reads_and_erasure(
     assert gone()
     kept = httpx.get(pipeline.url("eligibility", f"/persons/{other}"), headers=bearer(ANNA))
     assert kept.status_code == 200, "erasing one person left the others"
+    listed = pipeline.pai("disclosures", person, "--json", token=ANNA)
+    assert listed.returncode == 0 and listed.stdout == "", listed.stderr
+    raw_audit = asyncio.run(read_until_now({"bootstrap_servers": pipeline.bootstrap}, AUDIT.name))
+    hashed = f"erased:{access_log.person_hash(HASH_SECRET, person)}:".encode()
+    facts = [
+        AvroCodec("audit").decode(r.value).fields for r in raw_audit if r.key.startswith(hashed)
+    ]
+    # one fact from each service's view and one from pai forget, with all it removed
+    assert len(facts) == 3, facts
+    assert {f["removed"][0] for f in facts if len(f["removed"]) == 1} == {
+        "eligibility table persons",
+        "scheduler table schedules",
+    }
+    assert all(f["operator"] == "anna-kowalska" and "art. 17" in f["reason"] for f in facts)
+    # the reads after the erasure (gone(), twice; a CLI listing) wrote no PESEL back: they
+    # are recorded under the keyed hash
+    assert not any(person.encode() in (r.key or b"") + (r.value or b"") for r in raw_audit)
+    absent = f"absent:{access_log.person_hash(HASH_SECRET, person)}:".encode()
+    looked_up = [
+        AvroCodec("audit").decode(r.value).fields for r in raw_audit if r.key.startswith(absent)
+    ]
+    assert {(f["service"], f["what"]) for f in looked_up} >= {
+        ("eligibility", "GET /persons/{pesel}"),
+        ("scheduler", "GET /persons/{pesel}/cycles"),
+        ("notifier", "GET /persons/{pesel}/disclosures"),
+        ("cli", "pai disclosures"),
+    }
 
     # retention: with the clock in this test's era, the other person's last event (DAY) is
     # more than era - 2027 years old, and a worker so configured removes them

@@ -125,6 +125,41 @@ def test_an_erasure_keeps_no_pesel_even_in_its_reason() -> None:
     assert access_log.person_hash("t" * 32, PESEL) != fields["person_hash"]
 
 
+@pytest.mark.parametrize(
+    "written",
+    [
+        PESEL,
+        f"{PESEL[:6]} {PESEL[6:]}",
+        "-".join([PESEL[:2], PESEL[2:4], PESEL[4:6], PESEL[6:]]),
+        ".".join(PESEL),
+        " ".join(PESEL),
+        f"{PESEL[:3]} - {PESEL[3:]}",
+        f"{PESEL}0",
+    ],
+)
+def test_a_reason_keeps_no_pesel_written_with_separators(written: str) -> None:
+    _key, fields = access_log.erasure_entry("s" * 32, PESEL, "anna", f"wniosek {written}", [], T0)
+    assert PESEL not in "".join(ch for ch in fields["reason"] if ch.isdigit()), fields
+    assert "***********" in fields["reason"]
+
+
+def test_a_reason_keeps_its_dates_and_case_numbers() -> None:
+    reason = "RODO art. 17, wniosek 7/2026 z 2026-03-02, sygn. 12.345"
+    _key, fields = access_log.erasure_entry("s" * 32, PESEL, "anna", reason, [], T0)
+    assert fields["reason"] == reason
+
+
+def test_a_read_that_found_nobody_is_recorded_under_the_hash_never_the_pesel() -> None:
+    recorded = access_log.absent_id("s" * 32, PESEL)
+    assert recorded == "absent:" + access_log.person_hash("s" * 32, PESEL)
+    assert access_log.absent_id(None, PESEL) == "absent:unhashed"
+    key, fields = access_log.read_entry(
+        recorded, "anna", None, "eligibility", "GET /persons/{pesel}", dt.datetime.now(dt.UTC)
+    )
+    assert PESEL not in key.decode() + orjson.dumps(fields, default=str).decode()
+    assert disclosures.person_of_key(key) is None, "not listed as the PESEL's read"
+
+
 def test_retention_counts_years_from_the_last_event_and_keeps_what_has_no_date() -> None:
     from services.eligibility.rules import Contract, PersonState
     from services.personal_data.retention import (

@@ -67,7 +67,7 @@ public final class PaiProducer implements AutoCloseable {
           case EDITION_ID -> field(event, "edition_id").getBytes(StandardCharsets.UTF_8);
           case WEBHOOK_ID -> field(event, "webhook_id").getBytes(StandardCharsets.UTF_8);
           case NONE -> null;
-          case PERSON_RECORD ->
+          case PERSON_RECORD, PERSON_HASH ->
               throw new IllegalArgumentException(
                   topic.topicName + " is written by the PAI services only");
         };

@@ -24,7 +24,9 @@ public enum PaiTopic {
   /** The disclosure register: each webhook delivered with a person's data (RODO art. 15). */
   DISCLOSURES("pai.notifier.disclosures.v1", "disclosures", Key.PERSON_RECORD),
   /** The access log: reads of a person's data and erasures (for auditors' tools). */
-  AUDIT("pai.audit.v1", "audit", Key.PERSON_RECORD);
+  AUDIT("pai.audit.v1", "audit", Key.PERSON_RECORD),
+  /** The erasure markers of erased persons (pai forget; no PESEL), for auditors' tools. */
+  ERASURES("pai.erasures.v1", "erasures", Key.PERSON_HASH);
 
   /** What the Kafka key of a topic's records is. */
   public enum Key {
@@ -39,6 +41,8 @@ public enum PaiTopic {
      * record of a compacted per-person register is kept (an erasure's: {@code erased:<hash>:<id>}).
      */
     PERSON_RECORD,
+    /** {@code erased:<HMAC of the PESEL>} (UTF-8): an erasure marker, written by pai forget. */
+    PERSON_HASH,
     /** No key. */
     NONE
   }
