@@ -69,12 +69,14 @@ def listing(
     records: Iterable[tuple[bytes, dict[str, Any] | None]], since: dt.datetime | None = None
 ) -> list[dict[str, Any]]:
     """A person's disclosures from their register records in log order (a ``None`` value
-    is a tombstone: that entry was erased), one per webhook id, oldest first."""
+    is a tombstone: that entry was erased), one per webhook id, oldest first. A webhook
+    delivered again is listed as its latest delivery: the record compaction keeps, so the
+    listing is the same before and after the register is compacted."""
     kept: dict[bytes, dict[str, Any]] = {}
     for key, fields in records:
         if fields is None:
             kept.pop(key, None)
-        elif key not in kept:
+        else:
             kept[key] = fields
     entries = sorted(kept.values(), key=lambda f: (f["delivered_at"], f["webhook_id"]))
     return [e for e in entries if since is None or e["delivered_at"] >= since]

@@ -83,7 +83,7 @@ def _disclosure(webhook_id: str, at: dt.datetime) -> dict[str, object]:
 
 
 @given(st.lists(st.tuples(st.integers(0, 4), st.integers(0, 1000)), max_size=30))
-def test_repeats_of_a_webhook_are_one_disclosure_listed_by_first_delivery(
+def test_repeats_of_a_webhook_are_one_disclosure_listed_by_latest_delivery(
     deliveries: list[tuple[int, int]],
 ) -> None:
     records = [
@@ -91,11 +91,28 @@ def test_repeats_of_a_webhook_are_one_disclosure_listed_by_first_delivery(
         for n, s in deliveries
     ]
     listed = disclosures.listing(records)
-    firsts: dict[str, dt.datetime] = {}
+    latest: dict[str, dt.datetime] = {}
     for n, s in deliveries:
-        firsts.setdefault(f"w{n}", T0 + dt.timedelta(s))
-    assert [e["webhook_id"] for e in listed] == sorted(firsts, key=lambda w: (firsts[w], w))
-    assert all(e["delivered_at"] == firsts[e["webhook_id"]] for e in listed)
+        latest[f"w{n}"] = T0 + dt.timedelta(s)
+    assert [e["webhook_id"] for e in listed] == sorted(latest, key=lambda w: (latest[w], w))
+    assert all(e["delivered_at"] == latest[e["webhook_id"]] for e in listed)
+
+
+@given(st.lists(st.tuples(st.integers(0, 4), st.integers(0, 1000), st.booleans()), max_size=30))
+def test_the_listing_is_the_same_after_compaction(
+    writes: list[tuple[int, int, bool]],
+) -> None:
+    """Compaction keeps the last record per key (a tombstone, until it is removed too)."""
+    records = [
+        (
+            disclosures.record_key(PESEL, f"w{n}"),
+            None if erased else _disclosure(f"w{n}", T0 + dt.timedelta(s)),
+        )
+        for n, s, erased in writes
+    ]
+    last = dict(records)
+    compacted = [(key, fields) for key, fields in last.items() if fields is not None]
+    assert disclosures.listing(compacted) == disclosures.listing(records)
 
 
 def test_a_tombstone_erases_a_disclosure_and_since_filters() -> None:
