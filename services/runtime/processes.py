@@ -44,9 +44,14 @@ def _signal_group(process: subprocess.Popen[Any], sig: signal.Signals) -> None:
 
 def sigterm_like_ctrl_c() -> None:
     """From now on SIGTERM raises KeyboardInterrupt in this process, as Ctrl-C does, so a
-    command cleans up the same way whichever of the two stops it."""
+    command cleans up the same way whichever of the two stops it.
+
+    SIGINT raises it too, even where the process inherited SIGINT ignored: a shell without
+    job control starts a background command (``make test &`` in a script) with SIGINT
+    ignored, Python then leaves it ignored, and a SIGINT sent to the command did nothing."""
 
     def _raise(signum: int, frame: FrameType | None) -> None:
         raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, _raise)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
