@@ -35,13 +35,14 @@ from services.personal_data.person_records import (
     producer_send,
     read_person,
 )
-from services.runtime.codec import AvroCodec
+from services.runtime.codec import AvroCodec, UndecodableRecord
 from services.runtime.identifiers import is_valid_pesel
 from services.runtime.operator_views import ERASURE_REASON
 from services.runtime.operators import identify
 from services.runtime.partitioning import expected_partition
 from services.runtime.settings import Settings, kafka_client_kwargs, load_settings, producer_kwargs
-from services.runtime.topics import AUDIT, DISCLOSURES, ERASURES
+from services.runtime.topic_reader import read_until_now
+from services.runtime.topics import AUDIT, CLOCK, DISCLOSURES, ERASURES
 
 CHANGELOGS = ("pai-eligibility-persons-changelog", "pai-scheduler-schedules-changelog")
 """The services' table changelogs, keyed by the PESEL bytes."""
@@ -211,6 +212,24 @@ async def _erase_in_services(settings: Settings, pesel: str, token: str, reason:
     return removed
 
 
+async def _services_now(settings: Settings, client: dict[str, Any]) -> dt.datetime:
+    """The services' time, which the erasure marker compares events with: the system
+    clock, or with ``PAI_CLOCK=topic`` the latest tick when it is later (the services then
+    date their decisions by the tick, and a decision from before the erasure must count
+    as before it)."""
+    now = dt.datetime.now(dt.UTC)
+    if settings.clock != "topic":
+        return now
+    codec = AvroCodec(CLOCK.schema or "clock")
+    ticks: list[dt.datetime] = []
+    for record in await read_until_now(client, CLOCK.name):
+        try:
+            ticks.append(codec.decode(record.value).fields["now"])
+        except UndecodableRecord:
+            continue  # not a tick: the services skip it too
+    return max([now, *ticks])
+
+
 async def _forget(args: argparse.Namespace, settings: Settings, secret: str) -> list[str]:
     pesel: str = args.pesel
     operator, token = _operator(settings, args)
@@ -219,7 +238,7 @@ async def _forget(args: argparse.Namespace, settings: Settings, secret: str) -> 
     try:
         # the marker first: from now on the services drop what is in flight for the person
         # from before it (webhooks pending or dead-lettered, late input)
-        key, fields = erasures.marker(secret, pesel, dt.datetime.now(dt.UTC))
+        key, fields = erasures.marker(secret, pesel, await _services_now(settings, client))
         await producer.send_and_wait(
             ERASURES.name, key=key, value=AvroCodec("erasures").encode("PersonErasure", fields)
         )
