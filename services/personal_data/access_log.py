@@ -22,7 +22,7 @@ import uuid
 from collections.abc import Iterable
 from typing import Any
 
-from services.personal_data.disclosures import record_key, rfc3339
+from services.personal_data.disclosures import latest_per_key, record_key, rfc3339
 
 MAX_TEXT = 200
 """Characters kept of a caller-supplied text (a user header, a reason)."""
@@ -93,12 +93,7 @@ def erasure_entry(
 def reads(records: Iterable[tuple[bytes, dict[str, Any] | None]]) -> list[dict[str, Any]]:
     """A person's reads from their access-log records in log order (``None``: erased),
     oldest first."""
-    kept: dict[bytes, dict[str, Any]] = {}
-    for key, fields in records:
-        if fields is None:
-            kept.pop(key, None)
-        else:
-            kept[key] = fields
+    kept = latest_per_key(records)
     return sorted(kept.values(), key=lambda f: (f["occurred_at"], f["audit_id"]))
 
 

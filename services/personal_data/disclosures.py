@@ -65,6 +65,20 @@ def disclosure_of(
     }
 
 
+def latest_per_key(
+    records: Iterable[tuple[bytes, dict[str, Any] | None]],
+) -> dict[bytes, dict[str, Any]]:
+    """What compaction keeps of keyed records read in log order: each key's last value, a
+    key whose last record is a tombstone (``None``) gone."""
+    kept: dict[bytes, dict[str, Any]] = {}
+    for key, fields in records:
+        if fields is None:
+            kept.pop(key, None)
+        else:
+            kept[key] = fields
+    return kept
+
+
 def listing(
     records: Iterable[tuple[bytes, dict[str, Any] | None]], since: dt.datetime | None = None
 ) -> list[dict[str, Any]]:
@@ -72,12 +86,7 @@ def listing(
     is a tombstone: that entry was erased), one per webhook id, oldest first. A webhook
     delivered again is listed as its latest delivery: the record compaction keeps, so the
     listing is the same before and after the register is compacted."""
-    kept: dict[bytes, dict[str, Any]] = {}
-    for key, fields in records:
-        if fields is None:
-            kept.pop(key, None)
-        else:
-            kept[key] = fields
+    kept = latest_per_key(records)
     entries = sorted(kept.values(), key=lambda f: (f["delivered_at"], f["webhook_id"]))
     return [e for e in entries if since is None or e["delivered_at"] >= since]
 
