@@ -25,7 +25,6 @@ import asyncio
 import contextlib
 import logging
 import os
-import signal
 import time
 from collections.abc import Mapping
 from typing import Any
@@ -48,6 +47,7 @@ from services.gateway.follower import Follower
 from services.gateway.ratelimit import TokenBucket
 from services.gateway.written import Seen, Written, WrittenEvents, classify, digest
 from services.runtime import metrics as common_metrics
+from services.runtime import web_service
 from services.runtime.codec import AvroCodec, UnencodableRecord
 from services.runtime.identifiers import mask_pesel
 from services.runtime.logs import where
@@ -466,15 +466,4 @@ _OUTCOMES = {
 
 async def serve(service: GatewayService) -> None:
     """Run the service with its web app until SIGTERM or SIGINT."""
-    runner = web.AppRunner(service.web_app(), access_log=None)
-    await runner.setup()
-    site = web.TCPSite(runner, service.settings.web_bind, service.settings.web_port)
-    await site.start()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, service.stop)
-    try:
-        await service.run()
-    finally:
-        await runner.cleanup()  # no new requests; those in flight are answered first
-        await service.close()
+    await web_service.serve(service, service.close)

@@ -22,7 +22,6 @@ import asyncio
 import contextlib
 import datetime as dt
 import logging
-import signal
 import time
 from typing import Any
 
@@ -44,7 +43,7 @@ from services.personal_data.person_records import (
     producer_send,
     read_person,
 )
-from services.runtime import lost_records
+from services.runtime import lost_records, web_service
 from services.runtime import metrics as common_metrics
 from services.runtime.codec import AvroCodec
 from services.runtime.deadletter import DeadLetter, log_dead_letter
@@ -564,14 +563,4 @@ class _Rebalance(ConsumerRebalanceListener):  # type: ignore[misc]
 
 async def serve(service: NotifierService) -> None:
     """Run the service with its web app until SIGTERM or SIGINT."""
-    runner = web.AppRunner(service.web_app(), access_log=None)
-    await runner.setup()
-    site = web.TCPSite(runner, service.settings.web_bind, service.settings.web_port)
-    await site.start()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, service.stop)
-    try:
-        await service.run()
-    finally:
-        await runner.cleanup()
+    await web_service.serve(service)
