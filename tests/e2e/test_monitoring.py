@@ -120,10 +120,27 @@ def active(prometheus: Prometheus, alert: str) -> list[dict[str, Any]]:
     return [a for a in prometheus.alerts() if a["labels"]["alertname"] == alert]
 
 
-def at_healthy_ops(receiver: Receiver) -> set[str]:
-    """The persons the healthy OPS has received a webhook about."""
+def referral_webhooks(receiver: Receiver, person: str) -> list[dict[str, Any]]:
+    """The healthy OPS's ``pai.referral.*`` webhooks about ``person``."""
+    bodies = (json.loads(r.body) for r in delivered(receiver, "healthy").values())
+    return [
+        b
+        for b in bodies
+        if b["type"].startswith("pai.referral.") and b["data"]["person_id"] == person
+    ]
+
+
+def eligible_at_healthy_ops(receiver: Receiver) -> set[str]:
+    """The persons the healthy OPS has heard are eligible.
+
+    Not merely any webhook about them: the contract can be judged before the registration
+    and the profile, and a referral sent on that first (not eligible) decision is rejected.
+    """
+    bodies = (json.loads(r.body) for r in delivered(receiver, "healthy").values())
     return {
-        json.loads(r.body)["data"]["person_id"] for r in delivered(receiver, "healthy").values()
+        b["data"]["person_id"]
+        for b in bodies
+        if b["type"] == "pai.eligibility.changed" and b["data"]["eligible"]
     }
 
 
@@ -212,13 +229,18 @@ def test_every_panel_has_data_and_the_alerts_fire_and_resolve_on_a_real_promethe
                 ev.profile(dawid, "III", on),
             ],
         )
-        wait_for(lambda p=anna: p in at_healthy_ops(receiver), 30, "the decision at the OPS")
+        wait_for(lambda p=anna: p in eligible_at_healthy_ops(receiver), 30, "the eligible decision")
         referral = f"R-MON-{round_}"
         send(
             bs,
             "pai.pup.participation.v1",
             [ev.referred(anna, referral, dt.date(year, 2, 2), "ED-MON", HEALTHY_OPS)],
         )
+        # the OPS hears the referral accepted (the gauge of pending deadlines counts it)
+        (answer,) = wait_for(
+            lambda p=anna: referral_webhooks(receiver, p), 30, "the referral's answer at the OPS"
+        )
+        assert answer["type"] == "pai.referral.accepted", answer
         # the outage: webhooks for an OPS whose endpoint answers 503
         failing = [
             ev.outbound("CycleEndingSoon", ev.pesel_from(19_100 + 20 * round_ + n), FAILING_OPS)
