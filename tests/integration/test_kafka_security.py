@@ -151,7 +151,18 @@ def test_every_service_does_its_work_as_its_own_user_with_the_manifests_acls(
             bodies = [orjson.loads(r.body) for r in delivered(receiver, "ops").values()]
             return {b["type"] for b in bodies if b["data"]["person_id"] == person}
 
-        wait_for(lambda: "pai.eligibility.changed" in webhook_types(), 60, "the decision")
+        def eligible() -> bool:
+            # the benefits can be judged before the registration and the profile: a first
+            # decision (not eligible) may reach the OPS, and a referral on it is rejected
+            bodies = [orjson.loads(r.body) for r in delivered(receiver, "ops").values()]
+            return any(
+                b["type"] == "pai.eligibility.changed"
+                and b["data"]["person_id"] == person
+                and b["data"]["eligible"]
+                for b in bodies
+            )
+
+        wait_for(eligible, 60, "the eligible decision")
         asyncio.run(
             publish(
                 operator,
