@@ -5,11 +5,10 @@
 what only it does and the smoke tests that keep it supported. If a broker cannot
 start, every test that needs it errors: integration tests are never skipped.
 
-``make test`` runs two pytest workers (pytest-xdist, ``--dist loadgroup``): every test
-that starts a broker or services (``tests/integration``, ``tests/e2e``) is in one group
-and runs on one worker, in order, as before; the fast unit, deploy and interoperability
-tests run beside them on the other. The brokers and services never share the machine
-with a second copy of themselves (fixed ports, time-sensitive recovery tests).
+``make test`` runs two pytest workers (pytest-xdist, ``-n 2``): every test that starts
+a broker or services (``tests/integration``, ``tests/e2e``) runs on one worker, in order,
+as before; the fast unit, deploy and interoperability tests run beside them on the other
+(:mod:`tests.support.xdist_scheduling`).
 """
 
 from __future__ import annotations
@@ -18,6 +17,7 @@ import calendar
 import datetime as dt
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, settings
@@ -25,6 +25,7 @@ from hypothesis import HealthCheck, settings
 from services.local.embedded_broker import EmbeddedBroker
 from tests.support.apache_kafka import KafkaCluster
 from tests.support.workers import start_broker, start_kafka, start_test_broker
+from tests.support.xdist_scheduling import BrokerTestsTogether
 
 # Property tests: `make test` runs a fixed, derandomised profile (the same examples on
 # every run, so CI is repeatable); `pytest --hypothesis-profile=long` searches further.
@@ -34,18 +35,18 @@ settings.register_profile("long", max_examples=5000, **_PROFILE)  # type: ignore
 settings.load_profile("ci")
 
 
-BROKER_TESTS = ("integration", "e2e")
-"""The test directories whose tests run in one xdist group (see the module docstring)."""
+@pytest.hookimpl(optionalhook=True, tryfirst=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> BrokerTestsTogether:
+    """``make test``'s two workers: the broker tests on one, in order; the rest beside them
+    (:mod:`tests.support.xdist_scheduling`)."""
+    return BrokerTestsTogether(config, log)
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """The broker tests marked as one group, and collected first: the longest unit of
-    work starts at once instead of after the deploy tests. The integration tests go first,
-    so the fast tests run beside them rather than beside the heavier end-to-end tests;
-    the order within each directory is kept."""
-    for item in items:
-        if Path(item.path).parent.name in BROKER_TESTS:
-            item.add_marker(pytest.mark.xdist_group("broker"))
+    """The broker tests first, so the longest unit of work starts at once instead of after
+    the deploy tests; the integration tests first of all, so the fast tests run beside
+    them rather than beside the heavier end-to-end tests. The order within each directory
+    is kept."""
     order = {"integration": 0, "e2e": 1}
     items.sort(key=lambda item: order.get(Path(item.path).parent.name, 2))
 
