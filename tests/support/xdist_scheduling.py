@@ -26,9 +26,15 @@ def is_broker_test(nodeid: str) -> bool:
     return len(parts) > 2 and parts[0] == "tests" and parts[1] in BROKER_TESTS
 
 
+def scope_of(nodeid: str) -> str:
+    """The unit of work a test belongs to: every broker test the same one, every other its
+    own."""
+    return "broker-tests" if is_broker_test(nodeid) else nodeid
+
+
 class BrokerTestsTogether(LoadScopeScheduling):  # type: ignore[misc]  # xdist is untyped
     """Load-scope scheduling whose scopes are: every broker test together, every other
     test alone."""
 
     def _split_scope(self, nodeid: str) -> str:
-        return "broker-tests" if is_broker_test(nodeid) else nodeid
+        return scope_of(nodeid)

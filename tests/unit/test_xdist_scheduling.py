@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from tests.support.xdist_scheduling import BrokerTestsTogether, is_broker_test
+from tests.support.xdist_scheduling import is_broker_test, scope_of
 
 
 def test_every_broker_test_is_one_unit_and_every_other_test_its_own() -> None:
-    split = BrokerTestsTogether._split_scope
     broker_tests = [
         "tests/integration/test_personal_data.py::test_a_persons_decisions",
         "tests/e2e/test_pipeline.py::test_a_scripted_year[tansu]",
@@ -18,6 +17,6 @@ def test_every_broker_test_is_one_unit_and_every_other_test_its_own() -> None:
         "tests/interop/test_java_avro.py::test_java_and_we_agree[audit-0-PersonDataRead]",
         "tests/unit/e2e_like/test_integration_words.py::test_y",
     ]
-    assert {split(None, nodeid) for nodeid in broker_tests} == {"broker-tests"}
-    assert [split(None, nodeid) for nodeid in others] == others
+    assert {scope_of(nodeid) for nodeid in broker_tests} == {"broker-tests"}
+    assert [scope_of(nodeid) for nodeid in others] == others
     assert not any(is_broker_test(nodeid) for nodeid in others)
