@@ -16,6 +16,7 @@ import yaml
 
 from services.gateway.authentication import TOLERANCE_S
 from services.gateway.contract import ACCEPTED, MAX_STRING, record_schemas
+from services.runtime import date_range
 
 _PERSON = r"^\d{11}$"
 _OPS = r"^\d{7}$"
@@ -47,6 +48,12 @@ def _json_schema(avro: Any) -> dict[str, Any]:
     raise ValueError(f"no JSON Schema for Avro type {avro!r}")
 
 
+def _format(prop: dict[str, Any]) -> str | None:
+    """The ``format`` of a property, or of the non-null branch of a nullable one."""
+    branches = [prop, *prop.get("oneOf", [])]
+    return next((b["format"] for b in branches if "format" in b), None)
+
+
 _UUID_CASE = (
     " (8-4-4-4-12 hex digits, either case: written and answered in lower case, so 0B7F... and"
     " 0b7f... are the same)"
@@ -65,8 +72,13 @@ def event_schemas() -> dict[str, dict[str, Any]]:
             if field["name"] == "ops_code":
                 prop["pattern"] = _OPS
             doc = " ".join(field["doc"].split())
-            if prop.get("format") == "uuid":
+            kind = _format(prop)
+            if kind == "uuid":
                 doc += _UUID_CASE
+            if kind == "date":
+                doc += f" A day within {date_range.RANGE} (else 400)."
+            if kind == "date-time":
+                doc += f" RFC 3339; its day in UTC within {date_range.RANGE} (else 400)."
             properties[field["name"]] = {**prop, "description": doc}
         required = [f["name"] for f in schema["fields"] if "default" not in f]
         topic = ACCEPTED[name].name

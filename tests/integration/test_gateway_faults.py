@@ -1,6 +1,6 @@
 """The gateway in this process, over real HTTP and the session's broker, where a test must
 reach inside it: an unexpected error in a handler (a bug) is a counted JSON 500 and, in a
-batch, that item's answer only; timestamps at the ends of the range are a 400.
+batch, that item's answer only; dates and timestamps past the services' range are a 400.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from services.gateway.app import GatewayService
 from services.runtime import partners
 from services.runtime.metrics import exposition
 from services.runtime.settings import load_settings
-from tests.support.gateway import benefits_granted, gateway_partners, post
+from tests.support.gateway import benefits_granted, gateway_partners, hours_reported, post
 from tests.support.workers import BROKER_KIND
 
 pytestmark = pytest.mark.integration
@@ -80,23 +80,43 @@ def requests_counted(status: int) -> float:
     )
 
 
-@pytest.mark.parametrize(
-    "instant", ["9999-12-31T23:00:00-05:00", "0001-01-01T00:30:00+01:00", "1969-12-31T23:59:59Z"]
-)
-def test_a_timestamp_past_the_range_is_a_400_alone_or_in_a_batch(
-    broker, tmp_path: Path, instant: str
+PAST_THE_RANGE = [
+    "0001-01-01T00:00:00Z",
+    "0001-01-01T00:30:00+01:00",
+    "1899-12-31T23:59:59Z",
+    "3000-01-01T00:00:00Z",
+    "9999-01-01T00:00:00Z",
+    "9999-12-31T23:00:00-05:00",
+]
+"""Instants the services would dead-letter (date-out-of-range): years 1 and 9999, just
+past either end of 1900-01-01..2999-12-31, and past Python's dates once in UTC."""
+
+
+def test_an_occurred_at_past_the_services_range_is_a_400_alone_or_in_a_batch(
+    broker, tmp_path: Path
 ) -> None:
     def test(port: int) -> None:
         with httpx.Client(timeout=10) as client:
-            response = post(client, port, benefits_granted(1, occurred_at=instant))
-            assert response.status_code == 400, response.text
-            assert response.json()["errors"][0]["path"] == "data.occurred_at"
-            batch = {"events": [benefits_granted(2), benefits_granted(3, occurred_at=instant)]}
+            for n, instant in enumerate(PAST_THE_RANGE):
+                response = post(client, port, benefits_granted(n, occurred_at=instant))
+                assert response.status_code == 400, (instant, response.text)
+                [error] = response.json()["errors"]
+                assert error["path"] == "data.occurred_at", instant
+                assert "1900-01-01..2999-12-31" in error["message"], error
+            batch = {
+                "events": [
+                    benefits_granted(20),
+                    benefits_granted(21, occurred_at=PAST_THE_RANGE[4]),
+                    benefits_granted(22, occurred_at="2999-12-31T23:59:59Z"),
+                    hours_reported(23, occurred_at=PAST_THE_RANGE[0]),
+                ]
+            }
             response = post(client, port, batch, batch=True)
             assert response.status_code == 200, response.text
             results = response.json()["results"]
-            assert [r["status"] for r in results] == [202, 400]
+            assert [r["status"] for r in results] == [202, 400, 202, 400]
             assert results[1]["errors"][0]["path"] == "events[1].data.occurred_at"
+            assert results[3]["errors"][0]["path"] == "events[3].data.occurred_at"
 
     run(broker.bootstrap, tmp_path, test)
 

@@ -14,6 +14,7 @@ from services.scheduler.handling import InvalidInput
 
 D = dt.date
 CONFIG = Config()
+Y9999 = dt.datetime(9999, 1, 1, tzinfo=dt.UTC)
 FEB_2 = D(2026, 2, 2)
 EDITION = Edition(
     "ED-1", "1465", frozenset({"1465011"}), D(2026, 1, 1), D(2026, 1, 1), D(2026, 12, 31)
@@ -68,6 +69,10 @@ def hours(week: dt.date, value: float, referral: str = "REF-1", ops: str = "1465
         (hours(D(2026, 2, 9), 169), "hours-out-of-range"),
         (hours(D(2026, 2, 9), float("nan")), "hours-out-of-range"),
         (hours(D(2026, 2, 9), 12, ops="1465022"), "wrong-ops"),
+        (
+            ("IntegrationHoursReported", hours(D(2026, 2, 9), 12)[1] | {"occurred_at": Y9999}),
+            "date-out-of-range",
+        ),
         (hours(D(2026, 6, 1), 12), "week-outside-cycle"),
         (
             event(
