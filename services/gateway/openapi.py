@@ -132,8 +132,13 @@ def _refusals() -> dict[str, Any]:
         ),
         "503": _answer(
             "The gateway is starting or Kafka did not acknowledge in time (the event may have"
-            " been written): send again after Retry-After (a new webhook-id, the same event_id:"
-            " safe, it is written once)",
+            " been written): send again after Retry-After, a new webhook-id with the same"
+            " event_id and content. That is safe: a retry while the first write is under way"
+            " waits for it (200 with its coordinates if it went through); if that write failed"
+            " without an answer (its record may still reach Kafka) the retry is written, and"
+            " should the first record arrive after all the topic holds the identical record"
+            " twice (same key, value and event_id), which the services take as one event."
+            " Other content under that event_id is then a 409",
             "Errors",
             True,
         ),
@@ -170,7 +175,11 @@ def document() -> dict[str, Any]:
         "202": _answer("Written and acknowledged by every in-sync replica (acks=all)", "Written"),
         "400": _answer("The event would be dead-lettered: every field at fault", "Errors"),
         "403": _answer("data.ops_code is not the ops_code of the URL", "Errors"),
-        "409": _answer("This event_id was written before with other content", "Errors"),
+        "409": _answer(
+            "This event_id was written before with other content, or sent with other content"
+            " in a write answered 503 (that write may be on the topic)",
+            "Errors",
+        ),
         **_refusals(),
     }
     batch = {

@@ -1,6 +1,7 @@
 """The gateway in this process, over real HTTP and the session's broker, where a test must
 reach inside it: an unexpected error in a handler (a bug) is a counted JSON 500 and, in a
-batch, that item's answer only; dates and timestamps past the services' range are a 400.
+batch, that item's answer only; a write whose answer was lost is retried as the same
+record; dates and timestamps past the services' range are a 400.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from typing import Any
 import httpx
 import pytest
 from aiohttp import web
+from aiokafka.errors import KafkaTimeoutError
 
 from services.gateway import app as gateway_app
 from services.gateway import contract
@@ -22,7 +24,13 @@ from services.gateway.app import GatewayService
 from services.runtime import partners
 from services.runtime.metrics import exposition
 from services.runtime.settings import load_settings
-from tests.support.gateway import benefits_granted, gateway_partners, hours_reported, post
+from tests.support.gateway import (
+    benefits_granted,
+    gateway_partners,
+    hours_reported,
+    on_topics,
+    post,
+)
 from tests.support.workers import BROKER_KIND
 
 pytestmark = pytest.mark.integration
@@ -201,3 +209,65 @@ def test_a_bug_is_a_counted_json_500_and_in_a_batch_only_its_items(
             assert [r["status"] for r in response.json()["results"]] == [202, 500, 202]
 
     run(broker.bootstrap, tmp_path, test)
+
+
+def test_a_retry_after_a_write_whose_answer_was_lost_is_the_same_record_or_a_409(
+    broker, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The broker's answer to one write is lost (the producer reports a timeout) and its
+    record reaches the topic later, as a request that outlived its timeout does: 503; a
+    retry with other content under that event_id is a 409 and writes nothing; a retry with
+    the same content is written, and once the late record lands both copies on the topic
+    are the same record (key, value, so event_id); a further repeat is a 200."""
+    event = hours_reported(71_000)
+    event_id = event["data"]["event_id"]
+    changed = {**event, "data": {**event["data"], "hours": 12}}
+
+    def send_one(port: int, payload: Any) -> httpx.Response:
+        with httpx.Client(timeout=10) as client:
+            return post(client, port, payload)
+
+    async def main() -> None:
+        async with serving(broker.bootstrap, tmp_path) as (service, port):
+            producer = service.producer
+            assert producer is not None
+            real_send = producer.send
+            release = asyncio.Event()
+            late: list[asyncio.Task[Any]] = []
+
+            async def send(topic: str, **record: Any) -> asyncio.Future[Any]:
+                if late:
+                    sent: asyncio.Future[Any] = await real_send(topic, **record)
+                    return sent
+
+                async def lands_later() -> None:
+                    await release.wait()
+                    await (await real_send(topic, **record))
+
+                late.append(asyncio.create_task(lands_later()))
+                lost: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+                lost.set_exception(KafkaTimeoutError("no answer from the broker"))
+                return lost
+
+            monkeypatch.setattr(producer, "send", send)
+            first = await asyncio.to_thread(send_one, port, event)
+            assert first.status_code == 503, first.text
+            assert "may have been written" in first.json()["errors"][0]["message"]
+            other = await asyncio.to_thread(send_one, port, changed)
+            assert other.status_code == 409, other.text
+            assert "may be on the topic" in other.json()["errors"][0]["message"]
+            again = await asyncio.to_thread(send_one, port, event)
+            assert again.status_code == 202, again.text
+            release.set()
+            await late[0]
+            found = await asyncio.to_thread(on_topics, broker.bootstrap, {event_id})
+            copies = found[event_id]
+            assert len(copies) == 2
+            assert {(record.key, record.value) for record, _ in copies} == {
+                (copies[0][0].key, copies[0][0].value)
+            }
+            assert copies[0][0].key == event["data"]["person_id"].encode()
+            repeat = await asyncio.to_thread(send_one, port, event)
+            assert (repeat.status_code, repeat.json()) == (200, again.json())
+
+    asyncio.run(main())
