@@ -132,6 +132,20 @@ def test_a_repeated_event_id_changes_nothing_and_emits_nothing(schedule: Schedul
     assert apply(schedule, kind, fields) == []
 
 
+def test_a_late_copy_of_an_hours_report_after_its_correction_changes_nothing(
+    schedule: Schedule,
+) -> None:
+    """What a gateway retry after a 503 can leave on the topic: the first report written
+    twice (the same record), its second copy arriving after a correction. By its content
+    alone it would put the old hours back (a later report of a week replaces it): its
+    event_id makes it a repeat."""
+    first = hours(D(2026, 2, 9), 10)
+    apply(schedule, *first)
+    apply(schedule, *hours(D(2026, 2, 9), 12))  # the correction: a new event_id
+    assert apply(schedule, *first) == []
+    assert schedule.cycles[0].hundredths == {"2026-02-09|GROUP_COUNSELLING": 1200}
+
+
 def test_an_early_end_emits_the_end_and_the_review_due(schedule: Schedule) -> None:
     out = apply(
         schedule,
