@@ -33,7 +33,8 @@ class Seen(StrEnum):
     REPEAT = "repeat"
     """the same event_id, OPS and content: answered 200 with the first coordinates"""
     CONFLICT = "conflict"
-    """the same event_id with another content (or from another OPS): answered 409"""
+    """the same event_id with another content (or from another OPS) than its write, or than
+    an unanswered attempt of it: answered 409"""
 
 
 def classify(
@@ -88,7 +89,8 @@ _Entry = TypeVar("_Entry", Written, Attempt)
 
 
 class WrittenEvents:
-    """``event_id`` → :class:`Written`, for events no older than ``retention_s``."""
+    """``event_id`` → :class:`Written` (and, until its record is read, :class:`Attempt`),
+    for events no older than ``retention_s``."""
 
     def __init__(self, retention_s: float) -> None:
         self.retention_s = retention_s
