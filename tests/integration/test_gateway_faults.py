@@ -100,7 +100,7 @@ PAST_THE_RANGE = [
 past either end of 1900-01-01..2999-12-31, and past Python's dates once in UTC."""
 
 
-def test_an_occurred_at_past_the_services_range_is_a_400_alone_or_in_a_batch(
+def test_an_occurred_at_or_a_day_past_the_services_range_is_a_400_alone_or_in_a_batch(
     broker, tmp_path: Path
 ) -> None:
     def test(port: int) -> None:
@@ -117,14 +117,17 @@ def test_an_occurred_at_past_the_services_range_is_a_400_alone_or_in_a_batch(
                     benefits_granted(21, occurred_at=PAST_THE_RANGE[4]),
                     benefits_granted(22, occurred_at="2999-12-31T23:59:59Z"),
                     hours_reported(23, occurred_at=PAST_THE_RANGE[0]),
+                    benefits_granted(24, granted_on="1850-01-01"),  # a day far in the past
                 ]
             }
             response = post(client, port, batch, batch=True)
             assert response.status_code == 200, response.text
             results = response.json()["results"]
-            assert [r["status"] for r in results] == [202, 400, 202, 400]
+            assert [r["status"] for r in results] == [202, 400, 202, 400, 400]
             assert results[1]["errors"][0]["path"] == "events[1].data.occurred_at"
             assert results[3]["errors"][0]["path"] == "events[3].data.occurred_at"
+            assert results[4]["errors"][0]["path"] == "events[4].data.granted_on"
+            assert all("1900-01-01..2999-12-31" in r["errors"][0]["message"] for r in results[3:])
 
     run(broker.bootstrap, tmp_path, test)
 
