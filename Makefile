@@ -19,7 +19,7 @@ run: $(STAMP)
 ## test: install (Python deps, JDK, Maven and the Java kit's dependencies, the Standard Webhooks Java library, Kustomize, Apache Kafka, Prometheus), lint, type-check, check schemas, run every test
 test: $(STAMP) java-client java-webhooks kustomize kafka prometheus lint typecheck
 	$(BIN)/pai schemas check
-	$(BIN)/pytest
+	$(BIN)/pytest -n 2 --dist loadgroup
 
 lint: $(STAMP)
 	$(BIN)/ruff check services tests bench examples

@@ -11,16 +11,9 @@ missing=()
 { command -v java >/dev/null && command -v javac >/dev/null; } || missing+=(default-jdk-headless)
 command -v mvn >/dev/null || missing+=(maven)
 if [ ${#missing[@]} -gt 0 ]; then
-  command -v apt-get >/dev/null || { echo "ensure-java-client: need ${missing[*]}; no apt-get here" >&2; exit 1; }
-  SUDO=""
-  if [ "$(id -u)" != 0 ]; then
-    command -v sudo >/dev/null || { echo "ensure-java-client: not root and no sudo to install ${missing[*]}" >&2; exit 1; }
-    SUDO=sudo
-  fi
-  echo "ensure-java-client: installing ${missing[*]}"
-  export DEBIAN_FRONTEND=noninteractive
-  $SUDO apt-get update -qq
-  $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  # shellcheck source=lib/apt-install.sh
+  . scripts/lib/apt-install.sh
+  apt_install ensure-java-client "${missing[@]}"
 fi
 major=$(java -XshowSettings:properties -version 2>&1 | sed -n 's/^ *java.specification.version = \([0-9]*\).*/\1/p')
 [ "${major:-0}" -ge 17 ] || { echo "ensure-java-client: Java $major found; the kit and Kafka need 17+" >&2; exit 1; }

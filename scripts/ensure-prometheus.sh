@@ -15,32 +15,10 @@ have() {
 if have; then
   exit 0
 fi
-if ! command -v apt-get >/dev/null; then
-  echo "ensure-prometheus: need prometheus and promtool $MIN+ on PATH (Debian: prometheus); no apt-get here" >&2
-  exit 1
-fi
-SUDO=""
-if [ "$(id -u)" != 0 ]; then
-  command -v sudo >/dev/null || { echo "ensure-prometheus: not root and no sudo to install prometheus" >&2; exit 1; }
-  SUDO=sudo
-fi
-echo "ensure-prometheus: installing Debian's prometheus (prometheus and promtool)"
-export DEBIAN_FRONTEND=noninteractive
-$SUDO apt-get update -qq
 # exit 101 from policy-rc.d: the package's daemon is not started (the tests start their own)
-policy=/usr/sbin/policy-rc.d
-created=""
-if [ ! -e "$policy" ]; then
-  printf '#!/bin/sh\nexit 101\n' | $SUDO tee "$policy" >/dev/null
-  $SUDO chmod +x "$policy"
-  created=1
-fi
-status=0
-$SUDO apt-get install -y -qq --no-install-recommends prometheus >/dev/null || status=$?
-if [ -n "$created" ]; then
-  $SUDO rm -f "$policy"
-fi
-[ "$status" = 0 ] || { echo "ensure-prometheus: apt-get install prometheus failed ($status)" >&2; exit "$status"; }
+# shellcheck source=lib/apt-install.sh
+. "$(dirname "$0")/lib/apt-install.sh"
+APT_NO_DAEMONS=1 apt_install ensure-prometheus prometheus
 if ! have; then
   echo "ensure-prometheus: prometheus/promtool $MIN+ not on PATH after installing Debian's package" >&2
   exit 1

@@ -4,6 +4,12 @@
 ``PAI_TEST_BROKER=tansu``; ``tansu`` is always the embedded broker, for the tests of
 what only it does and the smoke tests that keep it supported. If a broker cannot
 start, every test that needs it errors: integration tests are never skipped.
+
+``make test`` runs two pytest workers (pytest-xdist, ``--dist loadgroup``): every test
+that starts a broker or services (``tests/integration``, ``tests/e2e``) is in one group
+and runs on one worker, in order, as before; the fast unit, deploy and interoperability
+tests run beside them on the other. The brokers and services never share the machine
+with a second copy of themselves (fixed ports, time-sensitive recovery tests).
 """
 
 from __future__ import annotations
@@ -26,6 +32,22 @@ _PROFILE = {"deadline": None, "print_blob": True, "suppress_health_check": [Heal
 settings.register_profile("ci", derandomize=True, max_examples=200, **_PROFILE)  # type: ignore[arg-type]
 settings.register_profile("long", max_examples=5000, **_PROFILE)  # type: ignore[arg-type]
 settings.load_profile("ci")
+
+
+BROKER_TESTS = ("integration", "e2e")
+"""The test directories whose tests run in one xdist group (see the module docstring)."""
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The broker tests marked as one group, and collected first: the longest unit of
+    work starts at once instead of after the deploy tests. The integration tests go first,
+    so the fast tests run beside them rather than beside the heavier end-to-end tests;
+    the order within each directory is kept."""
+    for item in items:
+        if Path(item.path).parent.name in BROKER_TESTS:
+            item.add_marker(pytest.mark.xdist_group("broker"))
+    order = {"integration": 0, "e2e": 1}
+    items.sort(key=lambda item: order.get(Path(item.path).parent.name, 2))
 
 
 @pytest.fixture(scope="session")
