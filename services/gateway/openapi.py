@@ -16,6 +16,7 @@ import yaml
 
 from services.gateway.authentication import TOLERANCE_S
 from services.gateway.contract import ACCEPTED, MAX_STRING, record_schemas
+from services.runtime import date_range
 
 _PERSON = r"^\d{11}$"
 _OPS = r"^\d{7}$"
@@ -47,6 +48,12 @@ def _json_schema(avro: Any) -> dict[str, Any]:
     raise ValueError(f"no JSON Schema for Avro type {avro!r}")
 
 
+def _format(prop: dict[str, Any]) -> str | None:
+    """The ``format`` of a property, or of the non-null branch of a nullable one."""
+    branches = [prop, *prop.get("oneOf", [])]
+    return next((b["format"] for b in branches if "format" in b), None)
+
+
 _UUID_CASE = (
     " (8-4-4-4-12 hex digits, either case: written and answered in lower case, so 0B7F... and"
     " 0b7f... are the same)"
@@ -65,8 +72,13 @@ def event_schemas() -> dict[str, dict[str, Any]]:
             if field["name"] == "ops_code":
                 prop["pattern"] = _OPS
             doc = " ".join(field["doc"].split())
-            if prop.get("format") == "uuid":
+            kind = _format(prop)
+            if kind == "uuid":
                 doc += _UUID_CASE
+            if kind == "date":
+                doc += f" A day within {date_range.RANGE} (else 400)."
+            if kind == "date-time":
+                doc += f" RFC 3339; its day in UTC within {date_range.RANGE} (else 400)."
             properties[field["name"]] = {**prop, "description": doc}
         required = [f["name"] for f in schema["fields"] if "default" not in f]
         topic = ACCEPTED[name].name
@@ -120,8 +132,13 @@ def _refusals() -> dict[str, Any]:
         ),
         "503": _answer(
             "The gateway is starting or Kafka did not acknowledge in time (the event may have"
-            " been written): send again after Retry-After (a new webhook-id, the same event_id:"
-            " safe, it is written once)",
+            " been written): send again after Retry-After, a new webhook-id with the same"
+            " event_id and content. That is safe: a retry while the first write is under way"
+            " waits for it (200 with its coordinates if it went through); if that write failed"
+            " without an answer (its record may still reach Kafka) the retry is written, and"
+            " should the first record arrive after all the topic holds the identical record"
+            " twice (same key, value and event_id), which the services take as one event."
+            " Other content under that event_id is then a 409",
             "Errors",
             True,
         ),
@@ -158,7 +175,11 @@ def document() -> dict[str, Any]:
         "202": _answer("Written and acknowledged by every in-sync replica (acks=all)", "Written"),
         "400": _answer("The event would be dead-lettered: every field at fault", "Errors"),
         "403": _answer("data.ops_code is not the ops_code of the URL", "Errors"),
-        "409": _answer("This event_id was written before with other content", "Errors"),
+        "409": _answer(
+            "This event_id was written before with other content, or sent with other content"
+            " in a write answered 503 (that write may be on the topic)",
+            "Errors",
+        ),
         **_refusals(),
     }
     batch = {

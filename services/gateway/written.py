@@ -8,6 +8,14 @@ de-duplication survives restarts, is shared by every gateway worker (each sees
 the others' writes, and native producers' too), and is bounded by the topics'
 retention and ``PAI_GATEWAY_DEDUP_RETENTION_DAYS``. The same content is the same
 Avro bytes: the encoding is deterministic for a schema version.
+
+A write whose record left for the broker but whose acknowledgement never came (the
+request timed out, the connection dropped) may still be on the topic, or reach it
+later: it is kept as an :class:`Attempt` until the record is read (then it is
+:class:`Written`) or the retention passes. A retry of that event with the same
+content may be written again, as the identical record (same key, value and
+``event_id``: the services take it as a repeat); one with other content is a
+conflict, so one ``event_id`` never stands for two contents on the topic.
 """
 
 from __future__ import annotations
@@ -15,6 +23,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import TypeVar
 
 
 class Seen(StrEnum):
@@ -24,15 +33,32 @@ class Seen(StrEnum):
     REPEAT = "repeat"
     """the same event_id, OPS and content: answered 200 with the first coordinates"""
     CONFLICT = "conflict"
-    """the same event_id with another content (or from another OPS): answered 409"""
+    """the same event_id with another content (or from another OPS) than its write, or than
+    an unanswered attempt of it: answered 409"""
 
 
-def classify(found: Written | None, ops_code: str, value_digest: bytes) -> Seen:
+def classify(
+    found: Written | None, ops_code: str, value_digest: bytes, attempt: Attempt | None = None
+) -> Seen:
+    """What a post is, given the first write of its event_id (``found``) and, when none is
+    known, an attempt whose fate is unknown (a repeat of the attempt's content is NEW:
+    written again, it is the identical record)."""
     if found is None:
-        return Seen.NEW
+        if attempt is None or (attempt.ops_code, attempt.digest) == (ops_code, value_digest):
+            return Seen.NEW
+        return Seen.CONFLICT
     if found.ops_code == ops_code and found.digest == value_digest:
         return Seen.REPEAT
     return Seen.CONFLICT
+
+
+@dataclass(frozen=True, slots=True)
+class Attempt:
+    """A write that may be on the topic: its record left for the broker, no answer came."""
+
+    ops_code: str
+    digest: bytes
+    timestamp_s: float
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,12 +85,17 @@ def digest(value: bytes) -> bytes:
     return hashlib.sha256(value).digest()
 
 
+_Entry = TypeVar("_Entry", Written, Attempt)
+
+
 class WrittenEvents:
-    """``event_id`` → :class:`Written`, for events no older than ``retention_s``."""
+    """``event_id`` → :class:`Written` (and, until its record is read, :class:`Attempt`),
+    for events no older than ``retention_s``."""
 
     def __init__(self, retention_s: float) -> None:
         self.retention_s = retention_s
         self._by_id: dict[str, Written] = {}
+        self._attempts: dict[str, Attempt] = {}
 
     def __len__(self) -> int:
         return len(self._by_id)
@@ -82,13 +113,33 @@ class WrittenEvents:
         if self.get(event_id, now) is None:
             self._by_id.pop(event_id, None)
             self._by_id[event_id] = written
+        self._attempts.pop(event_id, None)  # what is on the topic is known now
+        self._prune(now)
+
+    def attempt(self, event_id: str, now: float) -> Attempt | None:
+        """The unanswered write of ``event_id`` within the retention, else None."""
+        found = self._attempts.get(event_id)
+        if found is not None and found.timestamp_s < now - self.retention_s:
+            return None
+        return found
+
+    def add_attempt(self, event_id: str, attempt: Attempt, now: float) -> None:
+        """Record a write that may be on the topic (unless its record is known already; the
+        first attempt within the retention is the one that counts, as for writes)."""
+        if self.get(event_id, now) is None and self.attempt(event_id, now) is None:
+            self._attempts.pop(event_id, None)
+            self._attempts[event_id] = attempt
         self._prune(now)
 
     def _prune(self, now: float) -> None:
         """Forget the oldest entries beyond the retention (ids are kept in arrival order)."""
-        oldest = now - self.retention_s
-        while self._by_id:
-            event_id, first = next(iter(self._by_id.items()))
-            if first.timestamp_s >= oldest:
-                return
-            del self._by_id[event_id]
+        _drop_older(self._by_id, now - self.retention_s)
+        _drop_older(self._attempts, now - self.retention_s)
+
+
+def _drop_older(entries: dict[str, _Entry], oldest: float) -> None:
+    while entries:
+        event_id, first = next(iter(entries.items()))
+        if first.timestamp_s >= oldest:
+            return
+        del entries[event_id]

@@ -1,6 +1,7 @@
 """The gateway in this process, over real HTTP and the session's broker, where a test must
 reach inside it: an unexpected error in a handler (a bug) is a counted JSON 500 and, in a
-batch, that item's answer only; timestamps at the ends of the range are a 400.
+batch, that item's answer only; a write whose answer was lost is retried as the same
+record; dates and timestamps past the services' range are a 400.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from typing import Any
 import httpx
 import pytest
 from aiohttp import web
+from aiokafka.errors import KafkaTimeoutError
 
 from services.gateway import app as gateway_app
 from services.gateway import contract
@@ -22,7 +24,13 @@ from services.gateway.app import GatewayService
 from services.runtime import partners
 from services.runtime.metrics import exposition
 from services.runtime.settings import load_settings
-from tests.support.gateway import benefits_granted, gateway_partners, post
+from tests.support.gateway import (
+    benefits_granted,
+    gateway_partners,
+    hours_reported,
+    on_topics,
+    post,
+)
 from tests.support.workers import BROKER_KIND
 
 pytestmark = pytest.mark.integration
@@ -80,23 +88,46 @@ def requests_counted(status: int) -> float:
     )
 
 
-@pytest.mark.parametrize(
-    "instant", ["9999-12-31T23:00:00-05:00", "0001-01-01T00:30:00+01:00", "1969-12-31T23:59:59Z"]
-)
-def test_a_timestamp_past_the_range_is_a_400_alone_or_in_a_batch(
-    broker, tmp_path: Path, instant: str
+PAST_THE_RANGE = [
+    "0001-01-01T00:00:00Z",
+    "0001-01-01T00:30:00+01:00",
+    "1899-12-31T23:59:59Z",
+    "3000-01-01T00:00:00Z",
+    "9999-01-01T00:00:00Z",
+    "9999-12-31T23:00:00-05:00",
+]
+"""Instants the services would dead-letter (date-out-of-range): years 1 and 9999, just
+past either end of 1900-01-01..2999-12-31, and past Python's dates once in UTC."""
+
+
+def test_an_occurred_at_or_a_day_past_the_services_range_is_a_400_alone_or_in_a_batch(
+    broker, tmp_path: Path
 ) -> None:
     def test(port: int) -> None:
         with httpx.Client(timeout=10) as client:
-            response = post(client, port, benefits_granted(1, occurred_at=instant))
-            assert response.status_code == 400, response.text
-            assert response.json()["errors"][0]["path"] == "data.occurred_at"
-            batch = {"events": [benefits_granted(2), benefits_granted(3, occurred_at=instant)]}
+            for n, instant in enumerate(PAST_THE_RANGE):
+                response = post(client, port, benefits_granted(n, occurred_at=instant))
+                assert response.status_code == 400, (instant, response.text)
+                [error] = response.json()["errors"]
+                assert error["path"] == "data.occurred_at", instant
+                assert "1900-01-01..2999-12-31" in error["message"], error
+            batch = {
+                "events": [
+                    benefits_granted(20),
+                    benefits_granted(21, occurred_at=PAST_THE_RANGE[4]),
+                    benefits_granted(22, occurred_at="2999-12-31T23:59:59Z"),
+                    hours_reported(23, occurred_at=PAST_THE_RANGE[0]),
+                    benefits_granted(24, granted_on="1850-01-01"),  # a day far in the past
+                ]
+            }
             response = post(client, port, batch, batch=True)
             assert response.status_code == 200, response.text
             results = response.json()["results"]
-            assert [r["status"] for r in results] == [202, 400]
+            assert [r["status"] for r in results] == [202, 400, 202, 400, 400]
             assert results[1]["errors"][0]["path"] == "events[1].data.occurred_at"
+            assert results[3]["errors"][0]["path"] == "events[3].data.occurred_at"
+            assert results[4]["errors"][0]["path"] == "events[4].data.granted_on"
+            assert all("1900-01-01..2999-12-31" in r["errors"][0]["message"] for r in results[3:])
 
     run(broker.bootstrap, tmp_path, test)
 
@@ -181,3 +212,65 @@ def test_a_bug_is_a_counted_json_500_and_in_a_batch_only_its_items(
             assert [r["status"] for r in response.json()["results"]] == [202, 500, 202]
 
     run(broker.bootstrap, tmp_path, test)
+
+
+def test_a_retry_after_a_write_whose_answer_was_lost_is_the_same_record_or_a_409(
+    broker, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The broker's answer to one write is lost (the producer reports a timeout) and its
+    record reaches the topic later, as a request that outlived its timeout does: 503; a
+    retry with other content under that event_id is a 409 and writes nothing; a retry with
+    the same content is written, and once the late record lands both copies on the topic
+    are the same record (key, value, so event_id); a further repeat is a 200."""
+    event = hours_reported(71_000)
+    event_id = event["data"]["event_id"]
+    changed = {**event, "data": {**event["data"], "hours": 12}}
+
+    def send_one(port: int, payload: Any) -> httpx.Response:
+        with httpx.Client(timeout=10) as client:
+            return post(client, port, payload)
+
+    async def main() -> None:
+        async with serving(broker.bootstrap, tmp_path) as (service, port):
+            producer = service.producer
+            assert producer is not None
+            real_send = producer.send
+            release = asyncio.Event()
+            late: list[asyncio.Task[Any]] = []
+
+            async def send(topic: str, **record: Any) -> asyncio.Future[Any]:
+                if late:
+                    sent: asyncio.Future[Any] = await real_send(topic, **record)
+                    return sent
+
+                async def lands_later() -> None:
+                    await release.wait()
+                    await (await real_send(topic, **record))
+
+                late.append(asyncio.create_task(lands_later()))
+                lost: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+                lost.set_exception(KafkaTimeoutError("no answer from the broker"))
+                return lost
+
+            monkeypatch.setattr(producer, "send", send)
+            first = await asyncio.to_thread(send_one, port, event)
+            assert first.status_code == 503, first.text
+            assert "may have been written" in first.json()["errors"][0]["message"]
+            other = await asyncio.to_thread(send_one, port, changed)
+            assert other.status_code == 409, other.text
+            assert "may be on the topic" in other.json()["errors"][0]["message"]
+            again = await asyncio.to_thread(send_one, port, event)
+            assert again.status_code == 202, again.text
+            release.set()
+            await late[0]
+            found = await asyncio.to_thread(on_topics, broker.bootstrap, {event_id})
+            copies = found[event_id]
+            assert len(copies) == 2
+            assert {(record.key, record.value) for record, _ in copies} == {
+                (copies[0][0].key, copies[0][0].value)
+            }
+            assert copies[0][0].key == event["data"]["person_id"].encode()
+            repeat = await asyncio.to_thread(send_one, port, event)
+            assert (repeat.status_code, repeat.json()) == (200, again.json())
+
+    asyncio.run(main())

@@ -10,7 +10,6 @@ Schemathesis drives the running process from docs/gateway.openapi.yaml.
 
 from __future__ import annotations
 
-import asyncio
 import gzip
 import os
 import random
@@ -34,11 +33,8 @@ import schemathesis
 from hypothesis import strategies as hyp_st
 from schemathesis import checks
 
-from services.gateway.contract import ACCEPTED
-from services.runtime.codec import AvroCodec, UndecodableRecord
 from services.runtime.partitioning import expected_partition
 from services.runtime.processes import terminate
-from services.runtime.topic_reader import read_until_now
 from tests.support.events import pesel_from
 from tests.support.gateway import (
     INBOUND_SECRET,
@@ -48,6 +44,7 @@ from tests.support.gateway import (
     benefits_granted,
     gateway_partners,
     hours_reported,
+    on_topics,
     post,
     signed_headers,
 )
@@ -60,7 +57,6 @@ from tests.support.workers import (
 )
 
 pytestmark = pytest.mark.integration
-CODECS = {spec.name: AvroCodec(spec.schema) for spec in ACCEPTED.values() if spec.schema}
 
 
 class Gateway:
@@ -102,23 +98,6 @@ def gateway(broker, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gatewa
         yield running
     finally:
         running.stop()
-
-
-def on_topics(bootstrap: str, event_ids: set[str]) -> dict[str, list[Any]]:
-    """The records of the accepted topics whose event_id is in ``event_ids``, by event_id
-    (up to the topics' ends; what other tests wrote there, unreadable records included, is
-    passed over)."""
-    found: dict[str, list[Any]] = {}
-    for topic, codec in CODECS.items():
-        for record in asyncio.run(read_until_now({"bootstrap_servers": bootstrap}, topic)):
-            try:
-                decoded = codec.decode(record.value)
-            except UndecodableRecord:
-                continue
-            event_id = str(decoded.fields["event_id"])
-            if event_id in event_ids:
-                found.setdefault(event_id, []).append((record, decoded))
-    return found
 
 
 def test_a_thousand_posts_only_valid_own_first_time_events_reach_the_topics(gateway) -> None:

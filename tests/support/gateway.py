@@ -1,8 +1,10 @@
 """An OPS as the gateway's client: events built as docs/gateway.md shows, signed with the
-``standardwebhooks`` library (what an OPS developer would use), posted over real HTTP."""
+``standardwebhooks`` library (what an OPS developer would use), posted over real HTTP;
+and what reached the topics (:func:`on_topics`)."""
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import time
 import uuid
@@ -13,6 +15,9 @@ import httpx
 import orjson
 from standardwebhooks.webhooks import Webhook
 
+from services.gateway.contract import ACCEPTED
+from services.runtime.codec import AvroCodec, UndecodableRecord
+from services.runtime.topic_reader import read_until_now
 from tests.support.events import pesel_from
 from tests.support.receiver import loopback_partner, write_partners
 
@@ -103,3 +108,23 @@ def post(
     headers = signed_headers(body, secret) | header_overrides
     path = f"/v1/partners/{ops}/events" + (":batch" if batch else "")
     return client.post(f"http://127.0.0.1:{port}{path}", content=body, headers=headers)
+
+
+CODECS = {spec.name: AvroCodec(spec.schema) for spec in ACCEPTED.values() if spec.schema}
+
+
+def on_topics(bootstrap: str, event_ids: set[str]) -> dict[str, list[Any]]:
+    """The records of the accepted topics whose event_id is in ``event_ids``, by event_id
+    (up to the topics' ends; what other tests wrote there, unreadable records included, is
+    passed over)."""
+    found: dict[str, list[Any]] = {}
+    for topic, codec in CODECS.items():
+        for record in asyncio.run(read_until_now({"bootstrap_servers": bootstrap}, topic)):
+            try:
+                decoded = codec.decode(record.value)
+            except UndecodableRecord:
+                continue
+            event_id = str(decoded.fields["event_id"])
+            if event_id in event_ids:
+                found.setdefault(event_id, []).append((record, decoded))
+    return found

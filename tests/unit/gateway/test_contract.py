@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 from services.eligibility.rules import InvalidEvent, check_dates
 from services.gateway.contract import ACCEPTED, Forbidden, Invalid, check_event
+from services.runtime import date_range
 from services.runtime.codec import AvroCodec
 from services.runtime.identifiers import is_valid_pesel
 from services.scheduler.handling import MAX_WEEKLY_HOURS, InvalidInput, checked_hours
@@ -154,3 +155,46 @@ def test_an_upper_case_event_id_is_written_in_lower_case() -> None:
     lower = body["data"]["event_id"]
     body["data"]["event_id"] = lower.upper()
     assert check_event(body, OPS).event_id == lower
+
+
+_OFFSETS = st.integers(-(23 * 60 + 59), 23 * 60 + 59).map(
+    lambda minutes: dt.timezone(dt.timedelta(minutes=minutes))
+)
+
+
+@given(instant=st.datetimes(timezones=_OFFSETS))
+def test_an_occurred_at_is_refused_exactly_when_the_services_would_dead_letter_it(
+    instant: dt.datetime,
+) -> None:
+    """Any RFC 3339 instant, years 1 to 9999 and any offset: refused (naming the field and
+    the range) exactly when eligibility would dead-letter the record the gateway writes."""
+    body = benefits_granted(1, occurred_at=instant.isoformat())
+    try:
+        checked = check_event(body, OPS)
+    except Invalid as exc:
+        [error] = exc.errors
+        assert error.path == "data.occurred_at"
+        assert f"{date_range.FIRST_DAY}..{date_range.LAST_DAY}" in error.message
+        with pytest.raises(InvalidEvent) as dead_lettered:
+            check_dates("BenefitsGranted", {"occurred_at": instant})
+        assert dead_lettered.value.reason == "date-out-of-range"
+        return
+    codec = CODECS[checked.topic.name]
+    written = codec.decode(codec.encode(checked.type, checked.fields)).fields
+    check_dates("BenefitsGranted", written)  # what eligibility reads: not dead-lettered
+
+
+@pytest.mark.parametrize(
+    "instant",
+    [
+        "0001-01-01T00:00:00Z",
+        "1899-12-31T23:59:59.999Z",
+        "3000-01-01T00:00:00Z",
+        "9999-01-01T00:00:00Z",
+        "9999-12-31T23:00:00-05:00",
+    ],
+)
+def test_an_occurred_at_past_the_services_range_is_refused(instant: str) -> None:
+    assert paths(benefits_granted(1, occurred_at=instant)) == ["data.occurred_at"]
+    check_event(benefits_granted(1, occurred_at="1900-01-01T00:00:00Z"), OPS)
+    check_event(benefits_granted(1, occurred_at="2999-12-31T23:59:59.999Z"), OPS)

@@ -14,6 +14,7 @@ from services.scheduler.handling import InvalidInput
 
 D = dt.date
 CONFIG = Config()
+Y9999 = dt.datetime(9999, 1, 1, tzinfo=dt.UTC)
 FEB_2 = D(2026, 2, 2)
 EDITION = Edition(
     "ED-1", "1465", frozenset({"1465011"}), D(2026, 1, 1), D(2026, 1, 1), D(2026, 12, 31)
@@ -68,6 +69,10 @@ def hours(week: dt.date, value: float, referral: str = "REF-1", ops: str = "1465
         (hours(D(2026, 2, 9), 169), "hours-out-of-range"),
         (hours(D(2026, 2, 9), float("nan")), "hours-out-of-range"),
         (hours(D(2026, 2, 9), 12, ops="1465022"), "wrong-ops"),
+        (
+            ("IntegrationHoursReported", hours(D(2026, 2, 9), 12)[1] | {"occurred_at": Y9999}),
+            "date-out-of-range",
+        ),
         (hours(D(2026, 6, 1), 12), "week-outside-cycle"),
         (
             event(
@@ -125,6 +130,20 @@ def test_a_repeated_event_id_changes_nothing_and_emits_nothing(schedule: Schedul
     first = apply(schedule, kind, fields)
     assert [e.kind for e in first] == [Kind.EXCLUSIVITY_CONFLICT]
     assert apply(schedule, kind, fields) == []
+
+
+def test_a_late_copy_of_an_hours_report_after_its_correction_changes_nothing(
+    schedule: Schedule,
+) -> None:
+    """What a gateway retry after a 503 can leave on the topic: the first report written
+    twice (the same record), its second copy arriving after a correction. By its content
+    alone it would put the old hours back (a later report of a week replaces it): its
+    event_id makes it a repeat."""
+    first = hours(D(2026, 2, 9), 10)
+    apply(schedule, *first)
+    apply(schedule, *hours(D(2026, 2, 9), 12))  # the correction: a new event_id
+    assert apply(schedule, *first) == []
+    assert schedule.cycles[0].hundredths == {"2026-02-09|GROUP_COUNSELLING": 1200}
 
 
 def test_an_early_end_emits_the_end_and_the_review_due(schedule: Schedule) -> None:
