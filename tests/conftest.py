@@ -5,9 +5,9 @@
 what only it does and the smoke tests that keep it supported. If a broker cannot
 start, every test that needs it errors: integration tests are never skipped.
 
-``make test`` runs two pytest workers (pytest-xdist, ``-n 2``): every test that starts
-a broker or services (``tests/integration``, ``tests/e2e``) runs on one worker, in order,
-as before; the fast unit, deploy and interoperability tests run beside them on the other
+``make test`` runs two pytest workers (pytest-xdist, ``-n 2``): the integration tests
+on one and the end-to-end tests on the other, each in order as before, and the fast
+unit, deploy and interoperability tests after whichever finishes first
 (:mod:`tests.support.xdist_scheduling`).
 """
 
@@ -37,16 +37,14 @@ settings.load_profile("ci")
 
 @pytest.hookimpl(optionalhook=True, tryfirst=True)
 def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> BrokerTestsTogether:
-    """``make test``'s two workers: the broker tests on one, in order; the rest beside them
-    (:mod:`tests.support.xdist_scheduling`)."""
+    """``make test``'s two workers (:mod:`tests.support.xdist_scheduling`)."""
     return BrokerTestsTogether(config, log)
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """The broker tests first, so the longest unit of work starts at once instead of after
-    the deploy tests; the integration tests first of all, so the fast tests run beside
-    them rather than beside the heavier end-to-end tests. The order within each directory
-    is kept."""
+    """The integration tests first, then the end-to-end tests, then the rest: the two long
+    units of work start at once, one on each worker. The order within each directory is
+    kept."""
     order = {"integration": 0, "e2e": 1}
     items.sort(key=lambda item: order.get(Path(item.path).parent.name, 2))
 

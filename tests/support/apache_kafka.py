@@ -212,12 +212,14 @@ class KafkaCluster:
         stdout.close()
 
     def wait_until_serving(self, timeout_s: float = 60) -> None:
-        """Until every running node accepts connections on its client listener."""
+        """Until every running node accepts connections on its client listener and on the
+        internal one the tests set up through (the first can accept before the second:
+        topic creation was refused once, right after the client port answered)."""
         deadline = time.monotonic() + timeout_s
         for node in self.nodes:
             if node.process is None:
                 continue
-            while not _accepts(node.client_port):
+            while not (_accepts(node.client_port) and _accepts(node.internal_port)):
                 if node.process.poll() is not None:
                     raise AssertionError(
                         f"Kafka node {node.node_id} exited with {node.process.returncode};"
