@@ -143,6 +143,7 @@ class SchedulerService:
             lambda raw: retention.schedule_last_event(stored.unpack(raw)),
             settings.person_retention_years,
             lambda key: self.timers.settle(key, None),
+            stored.dated,
         )
         self.app.timer(RETENTION_CHECK_S, name="scheduler-retention")(self._retention)
         register_metrics_view(
