@@ -12,7 +12,8 @@ review, a decision's start), so a cycle planned after its referral is not cut sh
 schedule stored before ``last_event_at`` was kept has no last event here: the sweep
 dates it on the day it first meets it (:func:`services.scheduler.stored.dated`), since
 nothing it holds bounds the inputs it took; an eligibility state with no date at all
-is kept. Pure: no Kafka, HTTP or Avro here.
+is kept. A sweep counts to its clock's day held back to the wall clock's
+(:func:`sweep_day`). Pure: no Kafka, HTTP or Avro here.
 """
 
 from __future__ import annotations
@@ -30,6 +31,15 @@ def cutoff(today: dt.date, years: int) -> dt.date:
         return today.replace(year=today.year - years)
     except ValueError:
         return today.replace(year=today.year - years, day=28)
+
+
+def sweep_day(clock_day: dt.date, wall_day: dt.date) -> dt.date:
+    """The day a retention sweep counts to: the service clock's, never past the wall
+    clock's. With ``PAI_CLOCK=topic`` one far-future ``ClockTick`` (the topic clock keeps
+    the greatest) would otherwise make every person look expired; so a person is removed
+    only once retention has passed by both clocks. A clock behind the wall clock (a replay
+    of past years) still counts by its own day, so a simulation keeps what it replays."""
+    return min(clock_day, wall_day)
 
 
 def expired(last_event: dt.date | None, today: dt.date, years: int) -> bool:

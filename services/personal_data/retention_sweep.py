@@ -2,12 +2,14 @@
 adapter of :mod:`services.personal_data.retention`) and one person on request
 (:func:`erase_person`, behind ``DELETE`` on the operator views, for ``pai forget``).
 
-Once a (clock) day, each worker looks at the persons of the partitions it owns and
-removes those whose last event is older than ``PAI_PERSON_RETENTION_YEARS``: ``del`` on
-the table writes the changelog tombstone, so a worker recovering later does not bring
-them back. A value with no date of its last event is dated the day of the sweep when
-the service says how (the scheduler's values stored before they kept one). It works in
-chunks under the service's lock, between batches.
+Once a day, each worker looks at the persons of the partitions it owns and removes those
+whose last event is older than ``PAI_PERSON_RETENTION_YEARS`` before the day of its clock,
+held back to the wall clock's day (:func:`~services.personal_data.retention.sweep_day`: a
+far-future ``ClockTick`` removes no one who is not past retention by the wall clock
+too). ``del`` on the table writes the changelog tombstone, so a worker recovering later
+does not bring them back. A value with no date of its last event is dated the day of
+the sweep when the service says how (the scheduler's values stored before they kept
+one). It works in chunks under the service's lock, between batches.
 """
 
 from __future__ import annotations
@@ -18,7 +20,8 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from services.personal_data.retention import expired
+from services.personal_data.retention import expired, sweep_day
+from services.runtime.clock import warsaw_date
 from services.runtime.partitioning import expected_partition
 
 log = logging.getLogger(__name__)
@@ -61,6 +64,25 @@ class RetentionSweep:
         self.last_event, self.years, self.forget = last_event, years, forget
         self.undated = undated
         self.swept_on: dt.date | None = None
+        self.held_back_on: dt.date | None = None
+
+    async def sweep_at(self, now: dt.datetime, wall: dt.datetime) -> int:
+        """:meth:`sweep` on the day of the service's clock ``now``, held back to the wall
+        clock's day (:func:`~services.personal_data.retention.sweep_day`); a clock ahead is
+        logged once per day of it."""
+        day, wall_day = warsaw_date(now), warsaw_date(wall)
+        if day > wall_day and self.held_back_on != day:
+            self.held_back_on = day
+            log.warning(
+                "retention sweep of %s: the clock (%s) is ahead of the wall clock (%s);"
+                " retention is counted to %s, the wall clock's day, so no person is removed"
+                " before their period has passed by both",
+                self.table.name,
+                day,
+                wall_day,
+                wall_day,
+            )
+        return await self.sweep(sweep_day(day, wall_day))
 
     async def sweep(self, today: dt.date) -> int:
         """Remove the expired persons of the owned partitions, once per ``today``."""

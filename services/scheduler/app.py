@@ -263,7 +263,7 @@ class SchedulerService:
     async def _retention(self) -> None:
         now = self.clock.now()
         if now is not None and not self.app.rebalancing:
-            await self.retention.sweep(warsaw_date(now))
+            await self.retention.sweep_at(now, dt.datetime.now(dt.UTC))
 
     # -- deadlines ---------------------------------------------------------------------------
     def _owned_partitions(self) -> frozenset[int]:

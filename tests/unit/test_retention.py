@@ -5,15 +5,19 @@ removes the person; before that, never. A stateful machine sends every kind of i
 integration and PSU hours, repeats, backdated ones) and the sweep is run, as the worker
 runs it, over the stored value. "The last of them": the latest ``occurred_at`` of the
 inputs taken, or a later day the schedule names (a cycle's last day, a review, the start
-of a decision), whichever is later.
+of a decision), whichever is later. Also: a value stored before schedules kept their last
+input (the migration), and the day a sweep counts to when the topic clock is ahead of the
+wall clock or behind it (review L5).
 """
 
 from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import logging
 
 import orjson
+import pytest
 from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, precondition, rule
@@ -45,10 +49,9 @@ def anniversary(day: dt.date, years: int) -> dt.date:
         return day.replace(year=day.year + years, day=28)
 
 
-def swept(value: bytes, today: dt.date, years: int) -> Table:
-    """The table holding ``value`` after the scheduler's sweep of ``today``."""
-    table = Table({KEY: value})
-    sweep = RetentionSweep(
+def sweep_of(table: Table, years: int) -> RetentionSweep:
+    """The scheduler's sweep of ``table`` (every partition owned)."""
+    return RetentionSweep(
         table,
         asyncio.Lock(),
         lambda: frozenset(range(PARTITIONS)),
@@ -58,7 +61,12 @@ def swept(value: bytes, today: dt.date, years: int) -> Table:
         lambda key: None,
         stored.dated,
     )
-    asyncio.run(sweep.sweep(today))
+
+
+def swept(value: bytes, today: dt.date, years: int) -> Table:
+    """The table holding ``value`` after the scheduler's sweep of ``today``."""
+    table = Table({KEY: value})
+    asyncio.run(sweep_of(table, years).sweep(today))
     return table
 
 
@@ -248,3 +256,45 @@ def test_a_value_stored_before_the_last_input_was_kept_counts_from_the_first_swe
         referred_on=D(2017, 1, 1),
     )
     assert schedule.last_event_at == dt.datetime(2031, 3, 3, tzinfo=dt.UTC)
+
+
+def at_noon(day: dt.date) -> dt.datetime:
+    return dt.datetime.combine(day, dt.time(12), dt.UTC)
+
+
+def test_a_far_future_tick_removes_only_who_is_past_retention_by_the_wall_clock_too(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Review L5: the topic clock keeps the greatest tick; one in 2400 must not make every
+    person look expired. The sweep counts to the wall clock's day when the clock is ahead."""
+    values = {}
+    for n, last in enumerate((D(2015, 6, 1), D(2024, 6, 1))):
+        registry = Registry()
+        registry.send(
+            "OtherAssistanceReferral", occurred_at=at_noon(last), instrument="x", referred_on=last
+        )
+        values[f"{n:011d}".encode()] = stored.pack(registry.schedule, None)
+    table = Table(values)
+    sweep = sweep_of(table, 10)
+    wall = at_noon(D(2026, 12, 2))
+    with caplog.at_level(logging.WARNING):
+        for _ in range(3):  # checked every few seconds: held back, and said once
+            asyncio.run(sweep.sweep_at(at_noon(D(2400, 1, 1)), wall))
+    assert list(table) == [b"00000000001"], "only the person past retention by both clocks"
+    held_back = [r for r in caplog.records if "ahead of the wall clock" in r.getMessage()]
+    assert len(held_back) == 1 and "2400-01-01" in held_back[0].getMessage()
+
+
+def test_a_clock_behind_the_wall_clock_counts_by_its_own_day() -> None:
+    """A replay of past years keeps what it replays until its own clock says otherwise."""
+    registry = Registry()
+    last = D(2021, 1, 1)
+    registry.send(
+        "OtherAssistanceReferral", occurred_at=at_noon(last), instrument="x", referred_on=last
+    )
+    table = Table({KEY: stored.pack(registry.schedule, None)})
+    sweep, wall = sweep_of(table, 10), at_noon(D(2050, 1, 1))
+    asyncio.run(sweep.sweep_at(at_noon(D(2031, 1, 1)), wall))
+    assert KEY in table
+    asyncio.run(sweep.sweep_at(at_noon(D(2031, 1, 2)), wall))
+    assert KEY not in table
