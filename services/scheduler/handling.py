@@ -68,12 +68,17 @@ def handle(
 
 
 def _took(schedule: Schedule, occurred_at: dt.datetime | None, today: dt.date) -> None:
-    """Count an input in ``last_event_at``: a backdated one never moves it back. A value
-    stored before it was kept (it took inputs, it has no date) counts from ``today`` at
-    least: its earlier inputs, whose dates it never kept, may be later than this one."""
+    """Count an input in ``last_event_at``: a backdated one never moves it back, and one
+    that says it occurred after the day it is handled counts from that day (a producer's
+    far-future ``occurred_at`` would keep the person for ever). A value stored before it
+    was kept (it took inputs, it has no date) counts from ``today`` at least: its earlier
+    inputs, whose dates it never kept, may be later than this one."""
+    start = dt.datetime.combine(today, dt.time(), dt.UTC)
     floor = schedule.last_event_at
     if floor is None and schedule.seen_event_ids:
-        floor = dt.datetime.combine(today, dt.time(), dt.UTC)
+        floor = start
+    if occurred_at is not None:
+        occurred_at = min(occurred_at, dt.datetime.combine(today, dt.time.max, dt.UTC))
     latest = [t for t in (floor, occurred_at) if t is not None]
     if latest:
         schedule.last_event_at = max(latest)

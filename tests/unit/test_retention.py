@@ -33,8 +33,9 @@ D = dt.date
 DAY = dt.timedelta(days=1)
 KEY = PESEL.encode()
 PARTITIONS = 4
-LATE = st.one_of(st.just(0), st.integers(1, 40), st.integers(3000, 4500))
-"""How many days before the day it is handled an input says it occurred (a late clerk)."""
+LATE = st.one_of(st.just(0), st.integers(1, 40), st.integers(3000, 4500), st.integers(-400, -1))
+"""How many days before the day it is handled an input says it occurred (a late clerk;
+below 0: a careless producer's date in the future, which counts as the day handled)."""
 
 
 class Table(dict[bytes, bytes]):
@@ -96,7 +97,7 @@ class RetentionMachine(RuleBasedStateMachine):
             return  # dead-lettered: not in the person's state
         self.sent.append(event_id)
         if not repeat:
-            day = occurred_at.date()
+            day = min(occurred_at.date(), registry.today)
             self.last_input = max(day, self.last_input or day)
 
     @rule(days=st.one_of(st.integers(0, 10), st.integers(50, 400)))
@@ -228,6 +229,13 @@ def test_a_person_with_only_rejected_referrals_is_removed_after_retention() -> N
             start_on=D(2026, 5, 11),
         )
     assert len(registry.schedule.rejected) == 3 and not registry.schedule.cycles
+    # a careless producer's far-future occurred_at counts from the day it is handled
+    registry.send(
+        "OtherAssistanceReferral",
+        occurred_at=dt.datetime(2999, 1, 1, tzinfo=dt.UTC),
+        instrument="x",
+        referred_on=D(2026, 5, 4),
+    )
     value = stored.pack(registry.schedule, None)
     assert swept(value, D(2036, 5, 4), 10) == {KEY: value}
     assert swept(value, D(2036, 5, 5), 10) == {}
