@@ -187,7 +187,9 @@ def main() -> None:
             sample = [scheduler_event(i, HEALTHY) for i in range(n)]
             from services.notifier.webhooks import webhook_for
 
-            bodies = [webhook_for("CycleStarted", CODEC.decode(v).fields).body for _, v in sample]
+            bodies = [
+                webhook_for("CycleStarted", CODEC.decode(v).fields, "seed").body for _, v in sample
+            ]
             plain, fast = asyncio.run(
                 baselines(f"http://127.0.0.1:{receiver_port}/baseline", bodies)
             )

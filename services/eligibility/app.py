@@ -368,7 +368,7 @@ class EligibilityService:
     async def _retention(self) -> None:
         now = self.clock.now()
         if now is not None and not self.app.rebalancing:
-            await self.retention.sweep(warsaw_date(now))
+            await self.retention.sweep_at(now, dt.datetime.now(dt.UTC))
 
     # -- operator view -----------------------------------------------------------------------
     def _register_views(self) -> None:

@@ -33,7 +33,7 @@ from aiokafka.structs import ConsumerRecord, OffsetAndMetadata
 from services.notifier import envelopes, metrics
 from services.notifier.delivery import PartnerChannel, Timeouts
 from services.notifier.offsets import OffsetTracker
-from services.notifier.webhooks import NotAWebhook, Webhook, webhook_for
+from services.notifier.webhooks import NoLegalBasis, NotAWebhook, Webhook, webhook_for
 from services.personal_data import disclosures
 from services.personal_data.erasure_view import ErasureView
 from services.personal_data.erasures import webhook_subject
@@ -312,9 +312,16 @@ class NotifierService:
         """The webhook of an input event, None when it is skipped by design; or Rejected."""
         decoded = decode(inbound, self.codecs[inbound.topic])
         try:
-            webhook = webhook_for(decoded.type, decoded.fields)
+            webhook = webhook_for(decoded.type, decoded.fields, self.settings.ruleset)
         except NotAWebhook as exc:
             raise Rejected("no-webhook-type", str(exc)) from exc
+        except NoLegalBasis as exc:
+            raise Rejected(
+                "no-legal-basis",
+                f"{exc}: a webhook discloses a person's data only on a stated basis; add the"
+                " provision to services/personal_data/legal-basis.yaml, then replay this dead"
+                " letter",
+            ) from exc
         if webhook.ops_code is None:
             metrics.SKIPPED.labels("no-ops-code", webhook.type).inc()
             return None

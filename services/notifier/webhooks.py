@@ -4,8 +4,10 @@ Eligibility decisions and scheduler events map one to one onto the webhook
 types of SPEC.md; the body is ``{"type", "timestamp", "legal_basis", "purpose", "data"}``
 with the event's fields as ``data`` (dates as ``YYYY-MM-DD``, instants as RFC 3339 UTC),
 the provisions the event applies as ``legal_basis`` (from the event; for a record written
-before events carried them, from the legal basis data) and the purpose of the disclosure
-its type declares (:mod:`services.personal_data.declarations`).
+before events carried them, from the legal basis data under the rule set the event names,
+else the configured one, ``PAI_RULESET``) and the purpose of the disclosure its type
+declares (:mod:`services.personal_data.declarations`). An event with no provision to cite
+is :class:`NoLegalBasis`: no webhook discloses a person's data on no stated basis.
 ``docs/webhooks.openapi.yaml`` documents every type; the tests check what is
 sent against it. Pure: no Kafka, HTTP or Avro here.
 """
@@ -53,6 +55,10 @@ class NotAWebhook(ValueError):
     """An event of a kind no webhook type exists for."""
 
 
+class NoLegalBasis(ValueError):
+    """An event carries no provision and the legal basis data gives none for it."""
+
+
 def _json_value(value: Any) -> Any:
     if isinstance(value, dt.datetime):
         return value.astimezone(dt.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
@@ -65,8 +71,9 @@ def _json_value(value: Any) -> Any:
     return value
 
 
-def webhook_for(record_type: str, fields: dict[str, Any]) -> Webhook:
-    """The webhook an event becomes; its id is the event's id."""
+def webhook_for(record_type: str, fields: dict[str, Any], ruleset: str) -> Webhook:
+    """The webhook an event becomes; its id is the event's id. ``ruleset`` is the configured
+    rule set, for an event that carries neither its provisions nor its rule set."""
     webhook_type = TYPES.get(record_type)
     if webhook_type is None:
         raise NotAWebhook(f"no webhook type for {record_type} events")
@@ -75,7 +82,7 @@ def webhook_for(record_type: str, fields: dict[str, Any]) -> Webhook:
         {
             "type": webhook_type,
             "timestamp": data["occurred_at"],
-            "legal_basis": fields.get("legal_basis") or _looked_up(record_type, fields),
+            "legal_basis": fields.get("legal_basis") or _looked_up(record_type, fields, ruleset),
             "purpose": declaration(webhook_type).purpose,
             "data": data,
         }
@@ -87,17 +94,22 @@ _NOT_DATA = frozenset({"legal_basis", "legal_basis_version"})
 """Event fields that are the body's own, not ``data``."""
 
 
-def _looked_up(record_type: str, fields: dict[str, Any]) -> list[dict[str, str]]:
-    """The provisions of an event written before events carried them (schema v1, v2)."""
-    reasons = [str(r) for r in fields.get("reasons") or () if r != "UNKNOWN"]
+def _looked_up(record_type: str, fields: dict[str, Any], configured: str) -> list[dict[str, str]]:
+    """The provisions of an event written before events carried them (schema v1, v2), under
+    the rule set it names (a decision), else the configured one (a scheduler event names
+    none); :class:`NoLegalBasis` when the data cites nothing for it (an unknown rule set or
+    reason, a rejection without reasons)."""
+    ruleset = str(fields.get("ruleset") or configured)
+    reasons = [str(r) for r in fields.get("reasons") or ()]
     try:
         if record_type == "EligibilityDecision":
-            return legal_basis.for_decision(
-                str(fields.get("ruleset") or "seed"),
-                bool(fields.get("eligible")),
-                bool(fields.get("priority")),
-                reasons,
+            cited = legal_basis.for_decision(
+                ruleset, bool(fields.get("eligible")), bool(fields.get("priority")), reasons
             )
-        return legal_basis.for_scheduler_event("seed", record_type, reasons)
-    except legal_basis.LegalBasisError:
-        return []
+        else:
+            cited = legal_basis.for_scheduler_event(ruleset, record_type, reasons)
+    except legal_basis.LegalBasisError as exc:
+        raise NoLegalBasis(f"{record_type} carries no legal_basis and {exc}") from exc
+    if not cited:
+        raise NoLegalBasis(f"{record_type} carries no legal_basis and cites no reason")
+    return cited

@@ -2,12 +2,18 @@
 
 A person's state ends ``PAI_PERSON_RETENTION_YEARS`` after their last event (10 by
 default: the archival duties of a public office come first, RODO art. 17(3)(b), and the
-office sets the period its archival rules require). The last event is read from what
-the state already holds, so the services' hot paths keep nothing more: for eligibility
+office sets the period its archival rules require). For eligibility the last event is
 the latest ``occurred_at`` of the events it kept (not a decision by date, which is no
-event of the person), for the
-scheduler the latest date of its cycles, reviews and decisions seen. A state with no
-date at all is kept (nothing says when it ended). Pure: no Kafka, HTTP or Avro here.
+event of the person). For the scheduler it is the later of the latest ``occurred_at`` of
+the inputs it took (:attr:`~services.scheduler.domain.Schedule.last_event_at`: every
+input counts, a rejected referral, an other-assistance referral or PSU hours as much as
+a decision) and the latest day the schedule names (a cycle's start, last day or end, a
+review, a decision's start), so a cycle planned after its referral is not cut short. A
+schedule stored before ``last_event_at`` was kept has no last event here: the sweep
+dates it on the day it first meets it (:func:`services.scheduler.stored.dated`), since
+nothing it holds bounds the inputs it took; an eligibility state with no date at all
+is kept. A sweep counts to its clock's day held back to the wall clock's
+(:func:`sweep_day`). Pure: no Kafka, HTTP or Avro here.
 """
 
 from __future__ import annotations
@@ -25,6 +31,15 @@ def cutoff(today: dt.date, years: int) -> dt.date:
         return today.replace(year=today.year - years)
     except ValueError:
         return today.replace(year=today.year - years, day=28)
+
+
+def sweep_day(clock_day: dt.date, wall_day: dt.date) -> dt.date:
+    """The day a retention sweep counts to: the service clock's, never past the wall
+    clock's. With ``PAI_CLOCK=topic`` one far-future ``ClockTick`` (the topic clock keeps
+    the greatest) would otherwise make every person look expired; so a person is removed
+    only once retention has passed by both clocks. A clock behind the wall clock (a replay
+    of past years) still counts by its own day, so a simulation keeps what it replays."""
+    return min(clock_day, wall_day)
 
 
 def expired(last_event: dt.date | None, today: dt.date, years: int) -> bool:
@@ -52,8 +67,12 @@ def eligibility_last_event(state: PersonState) -> dt.date | None:
 
 
 def schedule_last_event(schedule: Schedule) -> dt.date | None:
-    """The latest date the scheduler holds for the person."""
-    days: list[dt.date | None] = [p.effective_from for p in schedule.eligibility]
+    """The later of the schedule's last input (UTC date) and the latest day it names;
+    None for a value stored before it kept its last input (the sweep dates it)."""
+    if schedule.last_event_at is None:
+        return None
+    days: list[dt.date | None] = [schedule.last_event_at.astimezone(dt.UTC).date()]
+    days += [p.effective_from for p in schedule.eligibility]
     for cycle in schedule.cycles:
         days += [cycle.start_on, cycle.last_day, cycle.ended_on, cycle.pending_end]
         days += [r.reviewed_on for r in cycle.reviews]

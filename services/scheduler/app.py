@@ -143,6 +143,7 @@ class SchedulerService:
             lambda raw: retention.schedule_last_event(stored.unpack(raw)),
             settings.person_retention_years,
             lambda key: self.timers.settle(key, None),
+            stored.dated,
         )
         self.app.timer(RETENTION_CHECK_S, name="scheduler-retention")(self._retention)
         register_metrics_view(
@@ -262,7 +263,7 @@ class SchedulerService:
     async def _retention(self) -> None:
         now = self.clock.now()
         if now is not None and not self.app.rebalancing:
-            await self.retention.sweep(warsaw_date(now))
+            await self.retention.sweep_at(now, dt.datetime.now(dt.UTC))
 
     # -- deadlines ---------------------------------------------------------------------------
     def _owned_partitions(self) -> frozenset[int]:

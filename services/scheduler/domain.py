@@ -221,6 +221,10 @@ class Schedule(BaseModel):
     psu_fired: list[str] = Field(default_factory=list)
     """PSU limits already reported: ``WEEK:<monday>`` or ``MONTH:<first day>``."""
     seen_event_ids: list[str] = Field(default_factory=list)
+    last_event_at: dt.datetime | None = None
+    """The latest ``occurred_at`` of the inputs this schedule took (retention counts from
+    it, :mod:`services.personal_data.retention`). None in a value stored before it was
+    kept: the retention sweep dates such a value (:func:`services.scheduler.stored.dated`)."""
 
     @field_validator("eligibility", mode="before")
     @classmethod

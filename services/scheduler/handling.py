@@ -8,7 +8,8 @@ start, hours out of range, a week that does not start on a Monday, a date outsid
 the worker dead-letters with :attr:`InvalidInput.reason`, and de-duplication:
 an event id seen recently, or one the schedule records (a referral, an end, a
 review), is a repeat and changes nothing. A refused event leaves the schedule as
-it was. Before any input but an end, a cycle whose end has come is ended
+it was; one taken counts in ``last_event_at`` (retention counts from it). Before
+any input but an end, a cycle whose end has come is ended
 (:func:`~services.scheduler.domain.catch_up`).
 """
 
@@ -61,8 +62,26 @@ def handle(
         for name in Schedule.model_fields:
             setattr(schedule, name, getattr(before, name))
         raise
+    _took(schedule, fields.get("occurred_at"), today)
     schedule.seen_event_ids = [*schedule.seen_event_ids, event_id][-SEEN_IDS_KEPT:]
     return out
+
+
+def _took(schedule: Schedule, occurred_at: dt.datetime | None, today: dt.date) -> None:
+    """Count an input in ``last_event_at``: a backdated one never moves it back, and one
+    that says it occurred after the day it is handled counts from that day (a producer's
+    far-future ``occurred_at`` would keep the person for ever). A value stored before it
+    was kept (it took inputs, it has no date) counts from ``today`` at least: its earlier
+    inputs, whose dates it never kept, may be later than this one."""
+    start = dt.datetime.combine(today, dt.time(), dt.UTC)
+    floor = schedule.last_event_at
+    if floor is None and schedule.seen_event_ids:
+        floor = start
+    if occurred_at is not None:
+        occurred_at = min(occurred_at, dt.datetime.combine(today, dt.time.max, dt.UTC))
+    latest = [t for t in (floor, occurred_at) if t is not None]
+    if latest:
+        schedule.last_event_at = max(latest)
 
 
 def _apply(

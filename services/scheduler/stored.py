@@ -29,3 +29,13 @@ def unpack(raw: bytes) -> Schedule:
 def due_of(raw: bytes) -> dt.date | None:
     prefix = raw[:10]
     return None if prefix == NOTHING_DUE else dt.date.fromisoformat(prefix.decode())
+
+
+def dated(raw: bytes, day: dt.date) -> bytes:
+    """A value stored before schedules kept their last input, dated ``day`` (its start,
+    UTC): the retention sweep's migration. Nothing such a value holds bounds the inputs
+    it took (a rejected referral or PSU hours keep no date), so it counts from the day
+    the sweep first meets it: kept at least as long as the law asks, never cut short."""
+    schedule = unpack(raw)
+    schedule.last_event_at = dt.datetime.combine(day, dt.time(), dt.UTC)
+    return raw[:11] + schedule.model_dump_json().encode()

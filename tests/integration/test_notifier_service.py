@@ -44,6 +44,8 @@ NOTIFIER_ENV = {
     "PAI_NOTIFIER_RETRY_SCHEDULE": "0.3,0.3,0.3",
     "PAI_NOTIFIER_CONNECT_TIMEOUT_S": "1",
     "PAI_NOTIFIER_READ_TIMEOUT_S": "3",
+    # a no-profile deployment: a scheduler event that carries no provisions cites this one's
+    "PAI_RULESET": "no-profile",
 }
 # ops_codes of their own (TERYT-shaped, used by no other test): other tests' events name
 # 1465011, which this notifier does not know and dead-letters
@@ -181,6 +183,14 @@ def test_every_event_type_arrives_signed_and_as_documented(
         body = bodies[webhook_id]
         assert body["data"]["event_id"] == webhook_id
         assert body_errors(body["type"], body) == [], body["type"]
+    # the records carry no legal_basis (as written before schema v3): a scheduler event is
+    # cited under the configured rule set, a decision under the one it names (seed)
+    ours = [bodies[i] for i in ids]
+    [rejection] = [b for b in ours if b["type"] == "pai.referral.rejected"]
+    cited = {c["applies_to"]: c["provision"] for c in rejection["legal_basis"]}
+    assert "2019 poz. 986" in cited["NOT_ELIGIBLE"], cited
+    [changed] = [b for b in ours if b["type"] == "pai.eligibility.changed"]
+    assert not any("2019" in c["provision"] for c in changed["legal_basis"]), changed
     logged = log.read_text()
     assert pesel not in logged
     assert not any(secret_of(ops).split("_", 1)[1] in logged for ops in PATHS)
@@ -190,7 +200,8 @@ def test_every_event_type_arrives_signed_and_as_documented(
     unsubscribed = ev.outbound("CycleEnded", pesel, CYCLE_ONLY)
     subscribed = ev.outbound("CycleStarted", pesel, CYCLE_ONLY)
     stranger = ev.outbound("CycleStarted", pesel, "9999999")
-    send(bs, "pai.scheduler.events.v1", [unsubscribed, subscribed, stranger])
+    baseless = ev.outbound("ReferralRejected", pesel, ALL, reasons=[])  # nothing to cite
+    send(bs, "pai.scheduler.events.v1", [unsubscribed, subscribed, stranger, baseless])
     wait_for(
         lambda: event_id_of(subscribed) in verified(receiver, "cycle-only", CYCLE_ONLY),
         30,
@@ -213,6 +224,17 @@ def test_every_event_type_arrives_signed_and_as_documented(
         "the unknown OPS dead-lettered",
     )
     assert letters[0]["key"] == pesel
+    [unfounded] = wait_for(
+        lambda: [
+            x
+            for x in dead_letters_from(bs, "pai.scheduler.events.v1")
+            if x["reason"] == "no-legal-basis" and "cites no reason" in x["exception.message"]
+        ],
+        30,
+        "the webhook with no legal basis dead-lettered",
+    )
+    assert unfounded["key"] == pesel
+    assert event_id_of(baseless) not in {r.headers["webhook-id"] for r in receiver.requests("all")}
 
 
 def test_a_failing_partner_gets_the_webhook_on_a_later_attempt_with_the_same_id(
@@ -369,7 +391,7 @@ def test_a_forged_replay_naming_one_ops_with_anothers_payload_is_dead_lettered(
     codec = AvroCodec("notifier-dlq")
     key, value = ev.outbound("CycleStarted", ev.pesel_from(950_000), FORGED_B)
     fields = ev.SCHEDULER_EVENTS.decode(value).fields
-    webhook = webhook_for("CycleStarted", fields)  # the webhook B would get
+    webhook = webhook_for("CycleStarted", fields, "seed")  # the webhook B would get
     forged = {
         "webhook_id": webhook.webhook_id,
         "occurred_at": dt.datetime.now(dt.UTC),
@@ -395,7 +417,7 @@ def test_a_forged_replay_naming_one_ops_with_anothers_payload_is_dead_lettered(
     assert FORGED_A in letters[0]["exception.message"]
     # an honest replay to A on the same partition (same key) arrives after it: A got only that
     _, honest_value = ev.outbound("CycleStarted", ev.pesel_from(950_000), FORGED_A)
-    honest = webhook_for("CycleStarted", ev.SCHEDULER_EVENTS.decode(honest_value).fields)
+    honest = webhook_for("CycleStarted", ev.SCHEDULER_EVENTS.decode(honest_value).fields, "seed")
     envelope = forged | {
         "webhook_id": honest.webhook_id,
         "ops_code": FORGED_A,

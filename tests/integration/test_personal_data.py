@@ -48,6 +48,14 @@ PIOTR = "piotr.nowak:" + "p" * 40
 HASH_SECRET = "h" * 40
 CHANGELOGS = ("pai-eligibility-persons-changelog", "pai-scheduler-schedules-changelog")
 DAY = dt.date(2026, 3, 2)
+LONG_AGO = dt.date(2023, 3, 2)
+
+
+def occurred(record: tuple[bytes, bytes], on: dt.date) -> tuple[bytes, bytes]:
+    """A ``pai.pup.profiles.v1`` record that says it occurred on ``on``."""
+    decoded = ev.PROFILES.decode(record[1])
+    at = dt.datetime.combine(on, dt.time(8), dt.UTC)
+    return record[0], ev.PROFILES.encode(decoded.type, decoded.fields | {"occurred_at": at})
 
 
 def bearer(named: str) -> dict[str, str]:
@@ -163,14 +171,18 @@ def test_a_persons_decisions_disclosures_reads_and_erasure(
     pipeline: Pipeline, receiver: Receiver, era: int
 ) -> None:
     person, other = ev.pesel_from(990_310), ev.pesel_from(990_311)
+    recent = ev.pesel_from(990_312)
     receiver.behaviours["ops"] = Behaviour(fail_first=0)
-    # eligibility state for both (no OPS event yet: decisions go to no OPS)
+    # eligibility state for all three (no OPS event yet: decisions go to no OPS); the other
+    # person's last event was years ago (for the retention check at the end)
     asyncio.run(
         produce(
             pipeline.bootstrap,
             "pai.pup.profiles.v1",
-            [ev.registered(p, DAY, 0) for p in (person, other)]
-            + [ev.profile(p, "III", DAY, 1) for p in (person, other)],
+            [ev.registered(p, DAY, 0) for p in (person, recent)]
+            + [ev.profile(p, "III", DAY, 1) for p in (person, recent)]
+            + [occurred(ev.registered(other, LONG_AGO, 0), LONG_AGO)]
+            + [occurred(ev.profile(other, "III", LONG_AGO, 1), LONG_AGO)],
         )
     )
     decided = wait_for(
@@ -448,20 +460,27 @@ def test_a_persons_decisions_disclosures_reads_and_erasure(
         ("cli", "pai disclosures"),
     }
 
-    # retention: with the clock in this test's era, the other person's last event (DAY) is
-    # more than era - 2027 years old, and a worker so configured removes them
-    pipeline.env["PAI_PERSON_RETENTION_YEARS"] = str(era - 2027)
+    # retention (review L5): the topic clock is in this test's era, far ahead of the wall
+    # clock, where every person of this test would look past retention; the sweep counts to
+    # the wall clock's day instead, so it removes the person whose last event (LONG_AGO) is
+    # past retention by both clocks and keeps the one whose last event was in 2026
+    years = dt.date.today().year - LONG_AGO.year - 1
+    assert dt.date(era, 1, 1) - DAY > dt.timedelta(days=366 * years), (
+        "the topic clock alone must call the 2026 person expired: a later era is needed"
+    )
+
+    def status(pesel: str) -> int:
+        view = pipeline.url("eligibility", f"/persons/{pesel}")
+        return httpx.get(view, headers=bearer(ANNA)).status_code
+
+    wait_for(lambda: status(recent) == 200, 30, "the recent person's state")
+    pipeline.env["PAI_PERSON_RETENTION_YEARS"] = str(years)
     pipeline.stop("eligibility")
-    pipeline.start("eligibility", generation=2)
     new_year = dt.datetime(era, 1, 1, 12, tzinfo=dt.UTC)
     asyncio.run(produce(pipeline.bootstrap, "pai.clock.v1", [(b"", ev.tick(new_year))]))
-    wait_for(
-        lambda: (
-            httpx.get(
-                pipeline.url("eligibility", f"/persons/{other}"), headers=bearer(ANNA)
-            ).status_code
-            == 404
-        ),
-        30,
-        "the retention sweep",
-    )
+    pipeline.start("eligibility", generation=2)
+    log = pipeline.tmp / "eligibility-2.log"
+    wait_for(lambda: "person(s) with a last event over" in log.read_text(), 30, "the sweep")
+    assert "ahead of the wall clock" in log.read_text()
+    assert status(other) == 404, "past retention by both clocks: removed"
+    assert status(recent) == 200, "past retention only by the topic clock: kept"

@@ -11,7 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from services.eligibility import rules
-from services.notifier.webhooks import webhook_for
+from services.notifier.webhooks import NoLegalBasis, webhook_for
 from services.personal_data import legal_basis
 from services.personal_data.legal_basis import LegalBasisError, parse
 from services.runtime.codec import AvroCodec
@@ -112,7 +112,7 @@ def test_a_rejection_cites_every_reason_on_the_wire_and_in_its_webhook() -> None
         cited = {c["applies_to"] for c in decoded.fields["legal_basis"]}
         assert reasons and set(reasons) <= cited
         assert decoded.fields["legal_basis_version"] == legal_basis.current().version
-        body = webhook_for(decoded.type, decoded.fields).body
+        body = webhook_for(decoded.type, decoded.fields, "seed").body
         assert b'"legal_basis":[{"applies_to"' in body and b'"purpose":"' in body
         assert b'"legal_basis_version"' not in body  # the body's own, not data
 
@@ -128,6 +128,55 @@ def test_an_event_written_before_v3_gets_its_provisions_from_the_data() -> None:
         "cycle_id": "c-1",
         "due_on": dt.date(2026, 3, 9),
     }
-    body = orjson.loads(webhook_for("ProfileReviewDue", fields).body)
+    body = orjson.loads(webhook_for("ProfileReviewDue", fields, "seed").body)
     assert [c["applies_to"] for c in body["legal_basis"]] == ["ProfileReviewDue"] * 2
     assert any("art. 115 Kodeksu cywilnego" in c["provision"] for c in body["legal_basis"])
+
+
+def _pre_v3_rejection(reasons: list[str]) -> dict[str, object]:
+    """A ``ReferralRejected`` as read from a v1/v2 record: no ``legal_basis``, no rule set."""
+    return {
+        "event_id": "5b0c8f5e-1f0e-4c55-9d0e-7f3b8b7a2c10",
+        "occurred_at": dt.datetime(2026, 3, 2, 5, tzinfo=dt.UTC),
+        "person_id": "44051401359",
+        "pup_code": "1465",
+        "ops_code": "1465011",
+        "referral_id": "R1",
+        "edition_id": "ED-1",
+        "start_on": dt.date(2026, 3, 9),
+        "reasons": reasons,
+        "legal_basis": [],  # the v3 reader's default
+    }
+
+
+def test_an_old_event_cites_the_configured_rule_set_unless_it_names_its_own() -> None:
+    def provisions(record: str, fields: dict[str, object], ruleset: str) -> list[str]:
+        body = orjson.loads(webhook_for(record, fields, ruleset).body)
+        return [c["provision"] for c in body["legal_basis"]]
+
+    rejection = _pre_v3_rejection(["NOT_ELIGIBLE"])
+    assert all("2019" in p for p in provisions("ReferralRejected", rejection, "no-profile"))
+    assert not any("2019" in p for p in provisions("ReferralRejected", rejection, "seed"))
+    decision = {
+        **_pre_v3_rejection([]),
+        "eligible": True,
+        "priority": False,
+        "ruleset": "seed",  # the decision says which rule set decided it: that one counts
+    }
+    assert not any("2019" in p for p in provisions("EligibilityDecision", decision, "no-profile"))
+
+
+@pytest.mark.parametrize(
+    ("record", "fields", "named"),
+    [
+        ("ReferralRejected", _pre_v3_rejection([]), "cites no reason"),
+        ("ReferralRejected", _pre_v3_rejection(["UNKNOWN"]), "UNKNOWN"),
+        ("EligibilityDecision", {**_pre_v3_rejection([]), "ruleset": "2031-act"}, "2031-act"),
+    ],
+)
+def test_an_event_with_no_provision_to_cite_is_no_webhook(
+    record: str, fields: dict[str, object], named: str
+) -> None:
+    """Never a disclosure with an empty basis: the notifier dead-letters it (no-legal-basis)."""
+    with pytest.raises(NoLegalBasis, match=named):
+        webhook_for(record, fields, "seed")

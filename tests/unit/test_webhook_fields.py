@@ -33,8 +33,9 @@ def _payload(record: str, names: list[str]) -> dict[str, Any]:
     """The webhook the notifier builds from a record carrying every field of its schema."""
     fields: dict[str, Any] = dict.fromkeys(names, "x")
     fields |= {"event_id": "e-1", "occurred_at": dt.datetime(2026, 1, 1, tzinfo=dt.UTC)}
-    fields |= {"legal_basis": []} | {k: [] for k in ("reasons", "details") if k in names}
-    return orjson.loads(webhook_for(record, fields).body)  # type: ignore[no-any-return]
+    cited = [{"applies_to": record, "provision": "art. 62a"}]  # as a v3 record carries it
+    fields |= {"legal_basis": cited} | {k: [] for k in ("reasons", "details") if k in names}
+    return orjson.loads(webhook_for(record, fields, "seed").body)  # type: ignore[no-any-return]
 
 
 def test_every_type_declares_a_purpose_categories_and_its_fields() -> None:

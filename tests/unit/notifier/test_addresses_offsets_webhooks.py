@@ -68,7 +68,7 @@ def test_an_event_becomes_a_webhook_with_its_id_type_and_json_data() -> None:
         "start_on": dt.date(2026, 3, 2),
         "last_day": dt.date(2026, 5, 1),
     }
-    webhook = webhook_for("CycleStarted", fields)
+    webhook = webhook_for("CycleStarted", fields, "seed")
     assert (webhook.webhook_id, webhook.type, webhook.ops_code) == (
         str(event_id),
         "pai.cycle.started",
@@ -78,7 +78,7 @@ def test_an_event_becomes_a_webhook_with_its_id_type_and_json_data() -> None:
     assert body["timestamp"] == "2026-03-02T05:00:00.123Z"
     assert body["data"]["start_on"] == "2026-03-02" and body["data"]["event_id"] == str(event_id)
     with pytest.raises(NotAWebhook):
-        webhook_for("ClockTick", fields)
+        webhook_for("ClockTick", fields, "seed")
 
 
 @pytest.mark.parametrize(

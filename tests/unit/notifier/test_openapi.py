@@ -31,7 +31,7 @@ def test_a_body_the_service_builds_validates_and_a_wrong_one_does_not() -> None:
         "last_day": dt.date(2026, 5, 1),
         "days_before": 7,
     }
-    body = orjson.loads(webhook_for("CycleEndingSoon", fields).body)
+    body = orjson.loads(webhook_for("CycleEndingSoon", fields, "seed").body)
     assert body_errors("pai.cycle.ending_soon", body) == []
     wrong = body | {"data": body["data"] | {"days_before": "seven"}}
     assert body_errors("pai.cycle.ending_soon", wrong) != []
@@ -59,7 +59,7 @@ def test_bodies_of_the_kinds_issue_14_added_or_changed_validate() -> None:
     seen = set()
     for event in events:
         decoded = codec.decode(outbound.encode("44051401359", event, now))
-        webhook = webhook_for(decoded.type, decoded.fields)
+        webhook = webhook_for(decoded.type, decoded.fields, "seed")
         assert body_errors(webhook.type, orjson.loads(webhook.body)) == [], webhook.type
         seen.add(webhook.type)
     assert {"pai.psu_hours.exceeded", "pai.cycle.ended", "pai.referral.rejected"} <= seen
