@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import statistics
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +32,25 @@ def cpu_seconds(pid: int) -> float:
     except OSError:
         return 0.0
     return (int(fields[11]) + int(fields[12])) / TICKS
+
+
+class CoreShares:
+    """The share of the machine's cores each named process takes from creation to
+    :meth:`stop` (user + system CPU time over wall time, divided by the cores)."""
+
+    def __init__(self, pids: dict[str, int]) -> None:
+        self.pids = pids
+        self.before = {name: cpu_seconds(pid) for name, pid in pids.items()}
+        self.started = time.perf_counter()
+
+    def stop(self, seconds: float | None = None) -> dict[str, float]:
+        """Each process's share over ``seconds`` (default: the wall time since creation)."""
+        elapsed = seconds if seconds is not None else time.perf_counter() - self.started
+        cores = os.cpu_count() or 1
+        return {
+            name: round((cpu_seconds(pid) - self.before[name]) / elapsed / cores, 4)
+            for name, pid in self.pids.items()
+        }
 
 
 def peak_rss_bytes(pid: int) -> int:
