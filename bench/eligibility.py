@@ -104,19 +104,26 @@ async def passthrough(bootstrap: str, topics: list[str], out: str, count: int) -
 
 
 def faust_ceiling(
-    bootstrap: str, topics: list[str], count: int, directory: Path, broker_pid: int
+    bootstrap: str,
+    topics: list[str],
+    count: int,
+    directory: Path,
+    broker_pid: int,
+    name: str = "bench-ceiling",
+    **env: str,
 ) -> tuple[float, dict[str, float]]:
-    """Events/s of a counting Faust worker (``bench/faust_ceiling.py``) over the ``count``
-    records of ``topics``, from its readiness to its last event; the cores each process took.
-    """
-    log = directory / "ceiling.log"
+    """Events/s of a counting Faust worker (``bench/faust_ceiling.py``, consumer group
+    ``pai-<name>``, more settings in ``env``) over the ``count`` records of ``topics``, from
+    its readiness to its last event; the cores each process took."""
+    log = directory / f"{name}.log"
     worker, port = start_worker(
         "bench.faust_ceiling",
         bootstrap,
-        directory / "ceiling-data",
+        directory / f"{name}-data",
         log,
-        **WORKER_SETTINGS,
+        **(WORKER_SETTINGS | env),
         BENCH_TOPICS=",".join(topics),
+        BENCH_NAME=name,
         PYTHONPATH=str(ROOT),
     )
     try:

@@ -10,7 +10,7 @@ machine computes the rate from the worker's readiness to its last event without
 polling often. No decoding, no table, no sends: whatever a service does per event comes
 on top of this.
 
-    BENCH_TOPICS=pai.pup.profiles.v1,... python -m bench.faust_ceiling   # PAI_ settings
+    BENCH_TOPICS=pai.pup.profiles.v1,... [BENCH_NAME=bench-ceiling] python -m bench.faust_ceiling
 """
 
 from __future__ import annotations
@@ -26,12 +26,10 @@ from services.runtime.faust_app import create_app
 from services.runtime.settings import load_settings
 from services.runtime.worker import run_worker
 
-SERVICE = "bench-ceiling"
 
-
-def counting_app(topics: list[str]) -> faust.App:
-    """The app: the factory's, one counting agent, ``GET /bench/count``."""
-    app = create_app(SERVICE, settings := load_settings())
+def counting_app(name: str, topics: list[str]) -> faust.App:
+    """The app ``pai-<name>``: the factory's, one counting agent, ``GET /bench/count``."""
+    app = create_app(name, settings := load_settings())
     app.pai_bench_settings = settings  # type: ignore[attr-defined]
     counted = {"events": 0, "last_at": 0.0}
 
@@ -52,8 +50,9 @@ def counting_app(topics: list[str]) -> faust.App:
 
 
 def main() -> None:
-    app = counting_app(os.environ["BENCH_TOPICS"].split(","))
-    run_worker(SERVICE, app, app.pai_bench_settings)  # type: ignore[attr-defined]
+    name = os.environ.get("BENCH_NAME", "bench-ceiling")
+    app = counting_app(name, os.environ["BENCH_TOPICS"].split(","))
+    run_worker(name, app, app.pai_bench_settings)  # type: ignore[attr-defined]
 
 
 if __name__ == "__main__":
