@@ -23,14 +23,13 @@ import faust
 from faust.web import Request, Response, View
 
 from services.runtime.faust_app import create_app
-from services.runtime.settings import load_settings
+from services.runtime.settings import Settings
 from services.runtime.worker import run_worker
 
 
-def counting_app(name: str, topics: list[str]) -> faust.App:
+def counting_app(name: str, topics: list[str], settings: Settings) -> faust.App:
     """The app ``pai-<name>``: the factory's, one counting agent, ``GET /bench/count``."""
-    app = create_app(name, settings := load_settings())
-    app.pai_bench_settings = settings  # type: ignore[attr-defined]
+    app = create_app(name, settings)
     counted = {"events": 0, "last_at": 0.0}
 
     async def count(stream: faust.StreamT[bytes]) -> Any:
@@ -51,8 +50,8 @@ def counting_app(name: str, topics: list[str]) -> faust.App:
 
 def main() -> None:
     name = os.environ.get("BENCH_NAME", "bench-ceiling")
-    app = counting_app(name, os.environ["BENCH_TOPICS"].split(","))
-    run_worker(name, app, app.pai_bench_settings)  # type: ignore[attr-defined]
+    topics = os.environ["BENCH_TOPICS"].split(",")
+    run_worker(name, lambda settings: counting_app(name, topics, settings))
 
 
 if __name__ == "__main__":
