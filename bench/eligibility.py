@@ -15,7 +15,9 @@ In the same run, on a broker of its own:
     .venv/bin/python bench/eligibility.py [--events 30000] [--rate 1000] [--seconds 10] [--json]
 
 Beside the rates: the share of the machine's cores the broker, the worker and the
-bench's own clients took during the sustained phase, the load average, and how many
+bench's own clients took during the sustained phase, the worker's CPU microseconds per
+event (the figure a hot-path change moves even when other work slows the rates on this
+shared machine), the load average, and how many
 times the worker's lost-records check read a partition again (it should be none: the
 stalls of issue 18).
 """
@@ -114,7 +116,8 @@ def faust_ceiling(
 ) -> tuple[float, dict[str, float]]:
     """Events/s of a counting Faust worker (``bench/faust_ceiling.py``, consumer group
     ``pai-<name>``, more settings in ``env``) over the ``count`` records of ``topics``, from
-    its readiness to its last event; the cores each process took."""
+    its readiness to its last event; the cores each process took, and the worker's CPU
+    microseconds per event (``worker_cpu_us_per_event``)."""
     log = directory / f"{name}.log"
     worker, port = start_worker(
         "bench.faust_ceiling",
@@ -140,7 +143,8 @@ def faust_ceiling(
         shares = cores.stop()
     finally:
         terminate(worker, grace_s=15)
-    return counted["events"] / (counted["last_at"] - ready_at), shares
+    rate = counted["events"] / (counted["last_at"] - ready_at)
+    return rate, shares | {"worker_cpu_us_per_event": cores.micros_per("worker", count)}
 
 
 async def count_decisions(
@@ -232,6 +236,7 @@ def main() -> None:
             cores = CoreShares({"broker": broker_pid, "worker": worker.pid, "bench": os.getpid()})
             finished, decisions = asyncio.run(count_decisions(bs, n, timeout_s=600))
             shares = cores.stop(finished - ready_at)
+            worker_us = cores.micros_per("worker", n)
             if len(decisions) < n:
                 raise SystemExit(f"only {len(decisions)} of {n} decisions; see {log}")
             sustained = n / (finished - ready_at)
@@ -269,7 +274,8 @@ def main() -> None:
     print(
         f"cores taken while sustained: broker {shares['broker']:.0%},"
         f" worker {shares['worker']:.0%}, bench clients {shares['bench']:.0%}"
-        f" (of {os.cpu_count()}); partitions read again: {rewinds}"
+        f" (of {os.cpu_count()}); worker CPU per event {worker_us:.0f} µs (the ceiling's"
+        f" {ceiling_shares['worker_cpu_us_per_event']:.0f} µs); partitions read again: {rewinds}"
     )
     print(f"load average before / after: {load_before} / {load_average()}")
     print("targets: >= 10,000 events/s, >= 0.15 of the passthrough, p99 < 100 ms")
@@ -288,6 +294,7 @@ def main() -> None:
             "p50_ms": p50,
             "p99_ms": p99,
             "cpu_share": shares,
+            "worker_cpu_us_per_event": worker_us,
             "rewinds": rewinds,
             "load_before": load_before,
             "load_after": load_average(),

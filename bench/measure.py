@@ -38,19 +38,25 @@ class CoreShares:
     """The share of the machine's cores each named process takes from creation to
     :meth:`stop` (user + system CPU time over wall time, divided by the cores)."""
 
+    used: dict[str, float]
+
     def __init__(self, pids: dict[str, int]) -> None:
         self.pids = pids
         self.before = {name: cpu_seconds(pid) for name, pid in pids.items()}
         self.started = time.perf_counter()
 
     def stop(self, seconds: float | None = None) -> dict[str, float]:
-        """Each process's share over ``seconds`` (default: the wall time since creation)."""
+        """Each process's share over ``seconds`` (default: the wall time since creation);
+        the CPU seconds each took are left in :attr:`used`."""
         elapsed = seconds if seconds is not None else time.perf_counter() - self.started
         cores = os.cpu_count() or 1
-        return {
-            name: round((cpu_seconds(pid) - self.before[name]) / elapsed / cores, 4)
-            for name, pid in self.pids.items()
-        }
+        self.used = {name: cpu_seconds(pid) - self.before[name] for name, pid in self.pids.items()}
+        return {name: round(used / elapsed / cores, 4) for name, used in self.used.items()}
+
+    def micros_per(self, name: str, events: int) -> float:
+        """CPU microseconds process ``name`` took per event (after :meth:`stop`): what a
+        change to the hot path moves even when other work on the machine slows the rates."""
+        return round(self.used[name] / events * 1e6, 1)
 
 
 def peak_rss_bytes(pid: int) -> int:

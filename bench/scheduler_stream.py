@@ -21,6 +21,10 @@ program edition and one clock tick (the topic clock, 2026-03-02, the cycles' fir
    (``bench/eligibility.py``'s passthrough);
 3. Faust's ceiling over the same records (``bench/faust_ceiling.py``).
 
+Beside the rates: the cores the broker, the worker and the bench took, and the worker's
+CPU microseconds per record (what a hot-path change moves even when other work on this
+shared machine slows the rates).
+
     .venv/bin/python bench/scheduler_stream.py [--persons 3000] [--weeks 8] [--json]
 """
 
@@ -155,6 +159,7 @@ def main() -> None:
                 handled_at.append(wait_handled(port, sum(map(len, stages[:done])), log))
             finished = handled_at[-1]
             shares = cores.stop()
+            worker_us = cores.micros_per("worker", n)
         finally:
             terminate(worker, grace_s=15)
         kinds, letters, last_ms = outputs(bs)
@@ -182,7 +187,8 @@ def main() -> None:
     )
     print(
         f"cores taken: broker {shares['broker']:.0%}, worker {shares['worker']:.0%},"
-        f" bench {shares['bench']:.0%} (of {os.cpu_count()})"
+        f" bench {shares['bench']:.0%} (of {os.cpu_count()}); worker CPU per record"
+        f" {worker_us:.0f} µs (the ceiling's {ceiling_shares['worker_cpu_us_per_event']:.0f} µs)"
     )
     print(f"load average before / after: {load_before} / {load_average()}")
     print("target: >= 0.15 of the passthrough")
@@ -201,6 +207,7 @@ def main() -> None:
             "stages_handled_s": [round(at - ready_at, 3) for at in handled_at],
             "outputs": kinds,
             "cpu_share": shares,
+            "worker_cpu_us_per_event": worker_us,
             "load_before": load_before,
             "load_after": load_average(),
         },
