@@ -70,6 +70,14 @@ def person_events(first_person: int, persons: int) -> list[tuple[str, bytes, byt
     return out
 
 
+def create_bench_topics(bootstrap: str) -> None:
+    """Every contract topic and the passthrough's output, ``PARTITIONS`` partitions each."""
+    client = {"bootstrap_servers": bootstrap}
+    asyncio.run(create_topics(client, PARTITIONS))
+    passthrough_topic = TopicSpec("bench.passthrough", None, "k", "bench")
+    asyncio.run(create_topics(client, PARTITIONS, specs=[passthrough_topic]))
+
+
 async def produce_all(bootstrap: str, records: list[tuple[str, bytes, bytes]]) -> None:
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap, linger_ms=5, acks="all")
     await producer.start()
@@ -147,6 +155,22 @@ def faust_ceiling(
     return rate, shares | {"worker_cpu_us_per_event": cores.micros_per("worker", count)}
 
 
+def against_baselines(
+    service: str, rate: float, base: float, ceiling: float, ceiling_shares: dict[str, float]
+) -> dict[str, Any]:
+    """The JSON figures of a service's ``rate`` against the same run's passthrough and
+    Faust ceiling (``ratio`` is the one to the passthrough)."""
+    return {
+        "passthrough_per_s": round(base),
+        "faust_ceiling_per_s": round(ceiling),
+        "faust_ceiling_ratio": round(ceiling / base, 4),
+        "faust_ceiling_cpu_share": ceiling_shares,
+        f"{service}_per_s": round(rate),
+        "ratio": round(rate / base, 4),
+        "ratio_to_ceiling": round(rate / ceiling, 4),
+    }
+
+
 async def count_decisions(
     bootstrap: str, expected: int, timeout_s: float
 ) -> tuple[float, list[Any]]:
@@ -211,14 +235,7 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory() as tmp, EmbeddedBroker() as broker:
         bs = broker.bootstrap
-        asyncio.run(create_topics({"bootstrap_servers": bs}, PARTITIONS))
-        asyncio.run(
-            create_topics(
-                {"bootstrap_servers": bs},
-                PARTITIONS,
-                specs=[TopicSpec("bench.passthrough", None, "k", "bench")],
-            )
-        )
+        create_bench_topics(bs)
         asyncio.run(produce_all(bs, events))
 
         base = asyncio.run(passthrough(bs, INPUTS, "bench.passthrough", n))
@@ -283,13 +300,7 @@ def main() -> None:
         {
             "bench": "eligibility",
             "events": n,
-            "passthrough_per_s": round(base),
-            "faust_ceiling_per_s": round(ceiling),
-            "faust_ceiling_ratio": round(ceiling / base, 4),
-            "faust_ceiling_cpu_share": ceiling_shares,
-            "eligibility_per_s": round(sustained),
-            "ratio": round(sustained / base, 4),
-            "ratio_to_ceiling": round(sustained / ceiling, 4),
+            **against_baselines("eligibility", sustained, base, ceiling, ceiling_shares),
             "latency_rate": args.rate,
             "p50_ms": p50,
             "p99_ms": p99,

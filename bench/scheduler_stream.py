@@ -48,6 +48,8 @@ from prometheus_client.parser import text_string_to_metric_families
 from bench.eligibility import (
     PARTITIONS,
     WORKER_SETTINGS,
+    against_baselines,
+    create_bench_topics,
     faust_ceiling,
     passthrough,
     produce_all,
@@ -56,10 +58,8 @@ from bench.measure import CoreShares, emit, load_average
 from services.local.embedded_broker import EmbeddedBroker
 from services.runtime.codec import AvroCodec
 from services.runtime.deadletter import read_error_headers
-from services.runtime.kafka_admin import create_topics
 from services.runtime.processes import terminate
 from services.runtime.topic_reader import read_until_now
-from services.runtime.topics import TopicSpec
 from tests.support import events as ev
 from tests.support.workers import start_worker, wait_ready
 
@@ -131,14 +131,7 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory() as tmp, EmbeddedBroker() as broker:
         bs = broker.bootstrap
-        asyncio.run(create_topics({"bootstrap_servers": bs}, PARTITIONS))
-        asyncio.run(
-            create_topics(
-                {"bootstrap_servers": bs},
-                PARTITIONS,
-                specs=[TopicSpec("bench.passthrough", None, "k", "bench")],
-            )
-        )
+        create_bench_topics(bs)
         edition = ev.edition(
             "ED-1", dt.date(2026, 2, 1), dt.date(2026, 1, 1), dt.date(2026, 12, 31)
         )
@@ -197,13 +190,7 @@ def main() -> None:
             "bench": "scheduler_stream",
             "records": n,
             "persons": args.persons,
-            "passthrough_per_s": round(base),
-            "faust_ceiling_per_s": round(ceiling),
-            "faust_ceiling_ratio": round(ceiling / base, 4),
-            "faust_ceiling_cpu_share": ceiling_shares,
-            "scheduler_per_s": round(sustained),
-            "ratio": round(sustained / base, 4),
-            "ratio_to_ceiling": round(sustained / ceiling, 4),
+            **against_baselines("scheduler", sustained, base, ceiling, ceiling_shares),
             "stages_handled_s": [round(at - ready_at, 3) for at in handled_at],
             "outputs": kinds,
             "cpu_share": shares,
