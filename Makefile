@@ -60,6 +60,7 @@ vectors: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python bench/codec.py
 	$(BIN)/python bench/eligibility.py
+	$(BIN)/python bench/scheduler_stream.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache var .tools

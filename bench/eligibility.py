@@ -2,16 +2,22 @@
 
 In the same run, on a broker of its own:
 1. baseline: a raw aiokafka consumer reads N events and produces each to another topic;
-2. sustained: one eligibility worker (a separate process) works through the same N
+2. Faust's ceiling: a worker built by the services' own app factory whose agent does
+   nothing but ``take_events(1000, within=0.01)`` and count (``bench/faust_ceiling.py``)
+   reads the same N events; rate from ready to its last event, and its ratio to the
+   passthrough (``faust_ceiling_ratio``): no Faust service can do better here;
+3. sustained: one eligibility worker (a separate process) works through the same N
    events (registration, profile, benefits for N/3 persons: every event changes the
    outcome, so every event yields a decision); rate from ready to the last decision;
-3. latency: events offered at a fixed rate; p50/p99 of decision timestamp minus
+4. latency: events offered at a fixed rate; p50/p99 of decision timestamp minus
    input timestamp (both stamped by producers on this machine).
 
     .venv/bin/python bench/eligibility.py [--events 30000] [--rate 1000] [--seconds 10] [--json]
 
 Beside the rates: the share of the machine's cores the broker, the worker and the
-bench's own clients took during the sustained phase, the load average, and how many
+bench's own clients took during the sustained phase, the worker's CPU microseconds per
+event (the figure a hot-path change moves even when other work slows the rates on this
+shared machine), the load average, and how many
 times the worker's lost-records check read a partition again (it should be none: the
 stalls of issue 18).
 """
@@ -30,9 +36,10 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+import httpx
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
-from bench.measure import cpu_seconds, emit, load_average, percentiles
+from bench.measure import CoreShares, emit, load_average, percentiles
 from services.local.embedded_broker import EmbeddedBroker
 from services.runtime.codec import AvroCodec
 from services.runtime.kafka_admin import create_topics
@@ -43,6 +50,14 @@ from tests.support.workers import start_worker, wait_ready
 
 PARTITIONS = 4
 DAY = dt.date(2026, 1, 5)
+ROOT = Path(__file__).resolve().parents[1]
+INPUTS = ["pai.pup.profiles.v1", "pai.ops.social-assistance.v1"]
+WORKER_SETTINGS = {  # the bench's workers, the ceiling's included
+    "PAI_CLOCK": "system",
+    "PAI_KAFKA_BROKER": "tansu",  # the embedded broker: no idempotent producer
+    "PAI_LOG_LEVEL": "warn",
+    "PAI_TOPIC_PARTITIONS": str(PARTITIONS),
+}
 
 
 def person_events(first_person: int, persons: int) -> list[tuple[str, bytes, bytes]]:
@@ -53,6 +68,14 @@ def person_events(first_person: int, persons: int) -> list[tuple[str, bytes, byt
         out.append(("pai.pup.profiles.v1", *ev.profile(pesel, "III", DAY, 1)))
         out.append(("pai.ops.social-assistance.v1", *ev.benefits(pesel, DAY, None, 2)))
     return out
+
+
+def create_bench_topics(bootstrap: str) -> None:
+    """Every contract topic and the passthrough's output, ``PARTITIONS`` partitions each."""
+    client = {"bootstrap_servers": bootstrap}
+    asyncio.run(create_topics(client, PARTITIONS))
+    passthrough_topic = TopicSpec("bench.passthrough", None, "k", "bench")
+    asyncio.run(create_topics(client, PARTITIONS, specs=[passthrough_topic]))
 
 
 async def produce_all(bootstrap: str, records: list[tuple[str, bytes, bytes]]) -> None:
@@ -88,6 +111,64 @@ async def passthrough(bootstrap: str, topics: list[str], out: str, count: int) -
     finally:
         await consumer.stop()
         await producer.stop()
+
+
+def faust_ceiling(
+    bootstrap: str,
+    topics: list[str],
+    count: int,
+    directory: Path,
+    broker_pid: int,
+    name: str = "bench-ceiling",
+    **env: str,
+) -> tuple[float, dict[str, float]]:
+    """Events/s of a counting Faust worker (``bench/faust_ceiling.py``, consumer group
+    ``pai-<name>``, more settings in ``env``) over the ``count`` records of ``topics``, from
+    its readiness to its last event; the cores each process took, and the worker's CPU
+    microseconds per event (``worker_cpu_us_per_event``)."""
+    log = directory / f"{name}.log"
+    worker, port = start_worker(
+        "bench.faust_ceiling",
+        bootstrap,
+        directory / f"{name}-data",
+        log,
+        **(WORKER_SETTINGS | env),
+        BENCH_TOPICS=",".join(topics),
+        BENCH_NAME=name,
+        PYTHONPATH=str(ROOT),
+    )
+    try:
+        wait_ready(worker, port, 60, log)
+        ready_at = time.time()
+        cores = CoreShares({"broker": broker_pid, "worker": worker.pid, "bench": os.getpid()})
+        deadline = ready_at + 600
+        while (counted := httpx.get(f"http://127.0.0.1:{port}/bench/count").json())[
+            "events"
+        ] < count:
+            if time.time() > deadline:
+                raise SystemExit(f"the ceiling worker counted {counted} of {count}; see {log}")
+            time.sleep(0.2)
+        shares = cores.stop()
+    finally:
+        terminate(worker, grace_s=15)
+    rate = counted["events"] / (counted["last_at"] - ready_at)
+    return rate, shares | {"worker_cpu_us_per_event": cores.micros_per("worker", count)}
+
+
+def against_baselines(
+    service: str, rate: float, base: float, ceiling: float, ceiling_shares: dict[str, float]
+) -> dict[str, Any]:
+    """The JSON figures of a service's ``rate`` against the same run's passthrough and
+    Faust ceiling (``ratio`` is the one to the passthrough)."""
+    return {
+        "passthrough_per_s": round(base),
+        "faust_ceiling_per_s": round(ceiling),
+        "faust_ceiling_ratio": round(ceiling / base, 4),
+        "faust_ceiling_cpu_share": ceiling_shares,
+        f"{service}_per_s": round(rate),
+        "ratio": round(rate / base, 4),
+        "ratio_to_ceiling": round(rate / ceiling, 4),
+    }
 
 
 async def count_decisions(
@@ -154,41 +235,25 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory() as tmp, EmbeddedBroker() as broker:
         bs = broker.bootstrap
-        asyncio.run(create_topics({"bootstrap_servers": bs}, PARTITIONS))
-        asyncio.run(
-            create_topics(
-                {"bootstrap_servers": bs},
-                PARTITIONS,
-                specs=[TopicSpec("bench.passthrough", None, "k", "bench")],
-            )
-        )
+        create_bench_topics(bs)
         asyncio.run(produce_all(bs, events))
 
-        base = asyncio.run(
-            passthrough(
-                bs, ["pai.pup.profiles.v1", "pai.ops.social-assistance.v1"], "bench.passthrough", n
-            )
-        )
+        base = asyncio.run(passthrough(bs, INPUTS, "bench.passthrough", n))
+        broker_pid = broker._process.pid if broker._process else os.getpid()
+        ceiling, ceiling_shares = faust_ceiling(bs, INPUTS, n, Path(tmp), broker_pid)
 
         log = Path(tmp) / "worker.log"
-        env = {
-            "PAI_CLOCK": "system",
-            "PAI_KAFKA_BROKER": "tansu",  # the embedded broker: no idempotent producer
-            "PAI_LOG_LEVEL": "warn",
-            "PAI_TOPIC_PARTITIONS": str(PARTITIONS),
-        }
-        worker, port = start_worker("services.eligibility", bs, Path(tmp) / "data", log, **env)
-        broker_pid = broker._process.pid if broker._process else os.getpid()
+        worker, port = start_worker(
+            "services.eligibility", bs, Path(tmp) / "data", log, **WORKER_SETTINGS
+        )
         try:
             started = time.perf_counter()
             ready_after = wait_ready(worker, port, 60, log)
             ready_at = started + ready_after
-            cpu = [cpu_seconds(pid) for pid in (broker_pid, worker.pid, os.getpid())]
+            cores = CoreShares({"broker": broker_pid, "worker": worker.pid, "bench": os.getpid()})
             finished, decisions = asyncio.run(count_decisions(bs, n, timeout_s=600))
-            shares = [
-                (cpu_seconds(pid) - before) / (finished - ready_at) / (os.cpu_count() or 1)
-                for pid, before in zip((broker_pid, worker.pid, os.getpid()), cpu, strict=True)
-            ]
+            shares = cores.stop(finished - ready_at)
+            worker_us = cores.micros_per("worker", n)
             if len(decisions) < n:
                 raise SystemExit(f"only {len(decisions)} of {n} decisions; see {log}")
             sustained = n / (finished - ready_at)
@@ -211,6 +276,11 @@ def main() -> None:
     print(f"events: {n} ({persons} persons x 3), partitions: {PARTITIONS}, cores: {os.cpu_count()}")
     print(f"raw aiokafka passthrough (baseline): {base:10,.0f} events/s")
     print(
+        f"Faust's ceiling (take_events, count): {ceiling:10,.0f} events/s"
+        f"  (ratio {ceiling / base:.3f}; cores: broker {ceiling_shares['broker']:.0%},"
+        f" worker {ceiling_shares['worker']:.0%}, bench {ceiling_shares['bench']:.0%})"
+    )
+    print(
         f"eligibility, one worker, sustained:  {sustained:10,.0f} events/s"
         f"  (ratio {sustained / base:.3f}; worker ready after {ready_after:.1f} s)"
     )
@@ -219,8 +289,10 @@ def main() -> None:
         f" p50 {p50:.0f} ms, p99 {p99:.0f} ms ({len(latencies)} of {len(load)} matched)"
     )
     print(
-        f"cores taken while sustained: broker {shares[0]:.0%}, worker {shares[1]:.0%},"
-        f" bench clients {shares[2]:.0%} (of {os.cpu_count()}); partitions read again: {rewinds}"
+        f"cores taken while sustained: broker {shares['broker']:.0%},"
+        f" worker {shares['worker']:.0%}, bench clients {shares['bench']:.0%}"
+        f" (of {os.cpu_count()}); worker CPU per event {worker_us:.0f} µs (the ceiling's"
+        f" {ceiling_shares['worker_cpu_us_per_event']:.0f} µs); partitions read again: {rewinds}"
     )
     print(f"load average before / after: {load_before} / {load_average()}")
     print("targets: >= 10,000 events/s, >= 0.15 of the passthrough, p99 < 100 ms")
@@ -228,13 +300,12 @@ def main() -> None:
         {
             "bench": "eligibility",
             "events": n,
-            "passthrough_per_s": round(base),
-            "eligibility_per_s": round(sustained),
-            "ratio": round(sustained / base, 4),
+            **against_baselines("eligibility", sustained, base, ceiling, ceiling_shares),
             "latency_rate": args.rate,
             "p50_ms": p50,
             "p99_ms": p99,
-            "cpu_share": {"broker": shares[0], "worker": shares[1], "bench": shares[2]},
+            "cpu_share": shares,
+            "worker_cpu_us_per_event": worker_us,
             "rewinds": rewinds,
             "load_before": load_before,
             "load_after": load_average(),

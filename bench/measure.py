@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import statistics
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +32,31 @@ def cpu_seconds(pid: int) -> float:
     except OSError:
         return 0.0
     return (int(fields[11]) + int(fields[12])) / TICKS
+
+
+class CoreShares:
+    """The share of the machine's cores each named process takes from creation to
+    :meth:`stop` (user + system CPU time over wall time, divided by the cores)."""
+
+    used: dict[str, float]
+
+    def __init__(self, pids: dict[str, int]) -> None:
+        self.pids = pids
+        self.before = {name: cpu_seconds(pid) for name, pid in pids.items()}
+        self.started = time.perf_counter()
+
+    def stop(self, seconds: float | None = None) -> dict[str, float]:
+        """Each process's share over ``seconds`` (default: the wall time since creation);
+        the CPU seconds each took are left in :attr:`used`."""
+        elapsed = seconds if seconds is not None else time.perf_counter() - self.started
+        cores = os.cpu_count() or 1
+        self.used = {name: cpu_seconds(pid) - self.before[name] for name, pid in self.pids.items()}
+        return {name: round(used / elapsed / cores, 4) for name, used in self.used.items()}
+
+    def micros_per(self, name: str, events: int) -> float:
+        """CPU microseconds process ``name`` took per event (after :meth:`stop`): what a
+        change to the hot path moves even when other work on the machine slows the rates."""
+        return round(self.used[name] / events * 1e6, 1)
 
 
 def peak_rss_bytes(pid: int) -> int:

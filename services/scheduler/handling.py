@@ -55,12 +55,15 @@ def handle(
     event_id = str(fields["event_id"])
     if event_id in schedule.seen_event_ids or schedule.recorded(event_id):
         return []
-    before = schedule.model_copy(deep=True)
+    # the stored form (what a restart reads back) as the snapshot a refusal restores: a
+    # deep copy of the model per event cost ~9x a dump (bench/scheduler_stream.py)
+    before = schedule.model_dump_json()
     try:
         out = _apply(schedule, kind, fields, edition_of, today, config)
     except InvalidInput:
+        restored = Schedule.model_validate_json(before)
         for name in Schedule.model_fields:
-            setattr(schedule, name, getattr(before, name))
+            setattr(schedule, name, getattr(restored, name))
         raise
     _took(schedule, fields.get("occurred_at"), today)
     schedule.seen_event_ids = [*schedule.seen_event_ids, event_id][-SEEN_IDS_KEPT:]

@@ -35,11 +35,23 @@ def configure(captured: io.StringIO, log_format: str) -> logging.Logger:
 
 @pytest.fixture(autouse=True)
 def restore_logging() -> object:
-    root = logging.getLogger()
-    handlers, level = root.handlers[:], root.level
+    root, ours = logging.getLogger(), logging.getLogger("services")
+    handlers, level, our_level = root.handlers[:], root.level, ours.level
     yield None
     root.handlers[:] = handlers
     root.setLevel(level)
+    ours.setLevel(our_level)
+
+
+@pytest.mark.parametrize(("level", "debug_on"), [("warn", False), ("info", False), ("debug", True)])
+def test_the_services_debug_records_follow_the_level_asked_for_whatever_the_root(
+    level: str, debug_on: bool
+) -> None:
+    """Faust's worker sets the root logger to DEBUG for its spinner when the level is WARN:
+    the services' own loggers keep the level asked for, so no debug record is built."""
+    logging.config.dictConfig(logging_config("eligibility", "json", level))
+    logging.getLogger().setLevel(logging.DEBUG)  # what Faust's spinner does
+    assert logging.getLogger("services.eligibility.app").isEnabledFor(logging.DEBUG) is debug_on
 
 
 def test_a_json_line_names_the_service_and_the_record(captured: io.StringIO) -> None:

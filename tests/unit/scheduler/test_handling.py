@@ -114,6 +114,25 @@ def test_input_the_scheduler_cannot_accept_is_refused_with_its_reason(
     assert schedule.model_dump() == before  # nothing of a refused event is kept
 
 
+def test_a_refused_event_leaves_no_trace_of_what_was_applied_before_the_refusal(
+    schedule: Schedule,
+) -> None:
+    """An input first ends a cycle whose last day has passed (``catch_up``), then may be
+    refused: the ended cycle, its deadlines and the event id are not kept either."""
+    before = schedule.model_dump()
+    after_the_cycle = D(2026, 4, 20)  # REF-1 ran 2026-02-04..2026-04-03
+    unknown = hours(D(2026, 2, 9), 10, referral="REF-9")
+    with pytest.raises(InvalidInput) as refused:
+        apply(schedule, unknown[0], unknown[1], today=after_the_cycle)
+    assert refused.value.reason == "unknown-referral"
+    assert schedule.model_dump() == before
+    assert schedule.cycles[0].ended_on is None
+    # and the schedule still works: the same end is reached by the next accepted input
+    kind, fields = hours(D(2026, 2, 9), 10)
+    apply(schedule, kind, fields, today=after_the_cycle)
+    assert schedule.cycles[0].ended_on == D(2026, 4, 3)
+
+
 def test_hours_of_a_week_that_starts_before_the_cycle_but_overlaps_it_count(
     schedule: Schedule,
 ) -> None:

@@ -75,10 +75,12 @@ class ScheduleMachine(RuleBasedStateMachine):
     def _do(self, action: Any) -> None:
         """Run one input on today's date; remember it and what it emitted for a replay."""
         today = self.registry.today
+        before = self.registry.schedule.model_dump()
         try:
             out = action()
         except InvalidInput:
             out = None
+            assert self.registry.schedule.model_dump() == before, "a refusal changed the schedule"
         self.journal.append((today, action, [body(e) for e in out] if out is not None else None))
         for event in out or []:
             self._record(event)
