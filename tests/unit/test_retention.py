@@ -316,6 +316,28 @@ def test_a_far_future_tick_removes_only_who_is_past_retention_by_the_wall_clock_
     assert len(held_back) == 1 and "2400-01-01" in held_back[0].getMessage()
 
 
+def test_a_future_occurred_at_counts_as_the_day_a_sweep_counts_to_not_the_clocks() -> None:
+    """Review finding 6: with the topic clock typed 2126 for 2026 and the wall clock in
+    2036, an ``occurred_at`` in 2999 counts as the wall clock's day, 2036-06-01, as the
+    sweep counts (not as the clock's 2126, which would keep the person until 2136)."""
+    registry = Registry()
+    registry.today, registry.wall = D(2126, 1, 5), D(2036, 6, 1)
+    registry.send(
+        "OtherAssistanceReferral",
+        occurred_at=dt.datetime(2999, 1, 1, tzinfo=dt.UTC),
+        instrument="training",
+        referred_on=D(2026, 1, 5),
+    )
+    assert registry.schedule.last_event_at is not None
+    assert registry.schedule.last_event_at.date() == D(2036, 6, 1)
+    table = Table({KEY: stored.pack(registry.schedule, None)})
+    sweep, clock = sweep_of(table, 10), at_noon(D(2126, 1, 5))
+    asyncio.run(sweep.sweep_at(clock, at_noon(D(2046, 6, 1))))
+    assert KEY in table
+    asyncio.run(sweep.sweep_at(clock, at_noon(D(2046, 6, 2))))
+    assert KEY not in table
+
+
 def test_a_clock_behind_the_wall_clock_counts_by_its_own_day() -> None:
     """A replay of past years keeps what it replays until its own clock says otherwise."""
     registry = Registry()
