@@ -97,7 +97,8 @@ def eligible_until(schedule: Schedule) -> dt.date | None:
     )
     if bounds and schedule.eligible_on(bounds[-1]):
         return IN_FORCE
-    return _latest([b - DAY for b in bounds if schedule.eligible_on(b - DAY)])
+    # latest first: a person no longer eligible is found at the decision that ended it
+    return next((b - DAY for b in reversed(bounds) if schedule.eligible_on(b - DAY)), None)
 
 
 def schedule_last_event(schedule: Schedule) -> dt.date | None:
