@@ -309,6 +309,14 @@ def _grant_covers(state: PersonState, grant: Grant, day: dt.date) -> bool:
     return not any(_ends(end, grant) and end.ended_on < day for end in state.benefit_ends)
 
 
+def grant_last_day(state: PersonState, grant: Grant) -> dt.date | None:
+    """The last day ``grant`` covers: its ``valid_until`` or the earliest end that ends it,
+    whichever comes first; None while neither bounds it (an open-ended grant)."""
+    ends = [end.ended_on for end in state.benefit_ends if _ends(end, grant)]
+    bounds = [*ends, *([grant.valid_until] if grant.valid_until is not None else [])]
+    return min(bounds, default=None)
+
+
 def receives_benefits(state: PersonState, day: dt.date) -> bool:
     """Some grant covers ``day`` (a later or shorter grant never cuts another)."""
     return any(_grant_covers(state, grant, day) for grant in state.grants)

@@ -2,16 +2,20 @@
 
 A group-less aiokafka consumer assigned every partition of the clock topic, so
 each worker sees every tick (a Faust GlobalTable does not follow other workers'
-writes live: faust-streaming #283). A tick that cannot be read is dead-lettered.
+writes live: faust-streaming #283). A tick that cannot be read is dead-lettered, and so is
+one whose ``now`` lies outside :mod:`services.runtime.date_range` (reason
+``date-out-of-range``): the clock keeps the greatest tick, so one of 9999-12-31T23:30Z
+would stay for ever and make every timer's Warsaw date overflow.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from services.runtime import lost_records
+from services.runtime import date_range, lost_records
 from services.runtime.clock import TopicClock
 from services.runtime.codec import AvroCodec
 from services.runtime.deadletter import DeadLetter
@@ -23,6 +27,17 @@ from services.runtime.topics import CLOCK
 log = logging.getLogger(__name__)
 
 OnTick = Callable[[], Awaitable[None]]
+
+
+def read_tick(inbound: Inbound, codec: AvroCodec) -> dt.datetime:
+    """The instant a ``ClockTick`` record tells; :class:`Rejected` when it cannot be read or
+    lies outside :mod:`services.runtime.date_range` (the field named)."""
+    tick = decode(inbound, codec)
+    outside = date_range.out_of_range(tick.fields)
+    if outside is not None:
+        raise Rejected("date-out-of-range", date_range.describe(tick.type, *outside))
+    now: dt.datetime = tick.fields["now"]
+    return now
 
 
 async def follow_clock(
@@ -51,11 +66,11 @@ async def follow_clock(
                 for record in records:
                     inbound = Inbound.of(record)
                     try:
-                        tick = decode(inbound, codec)
+                        now = read_tick(inbound, codec)
                     except Rejected as rejected:
                         await send_dead_letter(dead_letter(service, inbound, rejected))
                         continue
-                    moved = clock.observe(tick.fields["now"]) or moved
+                    moved = clock.observe(now) or moved
             if moved and on_tick is not None:
                 await on_tick()
     finally:

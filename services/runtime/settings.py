@@ -173,7 +173,9 @@ class Settings(BaseSettings):
         10,
         ge=1,
         le=1000,
-        description="A person's state is removed this many years after their last event",
+        description="A person's state is removed this many years after their last event or"
+        " the end of their registration, grant, contract or eligibility period, whichever is"
+        " later (never while one is in force)",
     )
     eligibility_url: str = Field(
         "http://127.0.0.1:6066", description="pai forget: an eligibility worker's web address"

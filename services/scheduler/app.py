@@ -214,7 +214,13 @@ class SchedulerService:
                 today = warsaw_date(now)
                 try:
                     events = handling.handle(
-                        schedule, decoded.type, fields, self.editions.get, today, self.config
+                        schedule,
+                        decoded.type,
+                        fields,
+                        self.editions.get,
+                        today,
+                        self.config,
+                        warsaw_date(dt.datetime.now(dt.UTC)),
                     )
                 except handling.InvalidInput as exc:
                     raise Rejected(exc.reason, str(exc)) from exc

@@ -20,6 +20,7 @@ import math
 from collections.abc import Callable
 from typing import Any
 
+from services.personal_data.retention import sweep_day
 from services.runtime import date_range
 from services.scheduler import domain
 from services.scheduler.domain import Config, Cycle, Edition, Outgoing, Schedule
@@ -45,9 +46,12 @@ def handle(
     edition_of: Callable[[str], Edition | None],
     today: dt.date,
     config: Config,
+    wall_day: dt.date | None = None,
 ) -> list[Outgoing]:
     """Apply one event; the events to emit (none for a repeat). Raises :class:`InvalidInput`
-    and then leaves ``schedule`` unchanged."""
+    and then leaves ``schedule`` unchanged. ``wall_day`` is the wall clock's day (None: the
+    same as ``today``): an ``occurred_at`` is counted no later than the day a retention
+    sweep would count to (:func:`~services.personal_data.retention.sweep_day`)."""
     derived = kind == "EligibilityDecision"  # its dates are eligibility's, a day past inputs
     outside = date_range.out_of_range(fields, date_range.DERIVED_SLACK if derived else ZERO)
     if outside is not None:
@@ -65,17 +69,19 @@ def handle(
         for name in Schedule.model_fields:
             setattr(schedule, name, getattr(restored, name))
         raise
-    _took(schedule, fields.get("occurred_at"), today)
+    _took(schedule, fields.get("occurred_at"), sweep_day(today, wall_day or today))
     schedule.seen_event_ids = [*schedule.seen_event_ids, event_id][-SEEN_IDS_KEPT:]
     return out
 
 
 def _took(schedule: Schedule, occurred_at: dt.datetime | None, today: dt.date) -> None:
     """Count an input in ``last_event_at``: a backdated one never moves it back, and one
-    that says it occurred after the day it is handled counts from that day (a producer's
-    far-future ``occurred_at`` would keep the person for ever). A value stored before it
-    was kept (it took inputs, it has no date) counts from ``today`` at least: its earlier
-    inputs, whose dates it never kept, may be later than this one."""
+    that says it occurred after ``today`` (the day it is handled, held back to the wall
+    clock's as a sweep counts) counts from that day (a producer's far-future
+    ``occurred_at`` would keep the person for ever, and so would a topic clock far ahead of
+    the wall clock). A value stored before it was kept (it took inputs, it has no date)
+    counts from ``today`` at least: its earlier inputs, whose dates it never kept, may be
+    later than this one."""
     start = dt.datetime.combine(today, dt.time(), dt.UTC)
     floor = schedule.last_event_at
     if floor is None and schedule.seen_event_ids:

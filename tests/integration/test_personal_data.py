@@ -174,15 +174,19 @@ def test_a_persons_decisions_disclosures_reads_and_erasure(
     recent = ev.pesel_from(990_312)
     receiver.behaviours["ops"] = Behaviour(fail_first=0)
     # eligibility state for all three (no OPS event yet: decisions go to no OPS); the other
-    # person's last event was years ago (for the retention check at the end)
+    # person's last event was years ago (for the retention check at the end). The other and
+    # the recent person are deregistered: an open registration keeps a person whatever the
+    # day (review finding 3), and the check at the end is about the day the sweep counts to
     asyncio.run(
         produce(
             pipeline.bootstrap,
             "pai.pup.profiles.v1",
             [ev.registered(p, DAY, 0) for p in (person, recent)]
             + [ev.profile(p, "III", DAY, 1) for p in (person, recent)]
+            + [ev.deregistered(recent, DAY)]
             + [occurred(ev.registered(other, LONG_AGO, 0), LONG_AGO)]
-            + [occurred(ev.profile(other, "III", LONG_AGO, 1), LONG_AGO)],
+            + [occurred(ev.profile(other, "III", LONG_AGO, 1), LONG_AGO)]
+            + [occurred(ev.deregistered(other, LONG_AGO), LONG_AGO)],
         )
     )
     decided = wait_for(

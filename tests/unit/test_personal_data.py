@@ -203,6 +203,7 @@ def test_retention_counts_years_from_the_last_event_and_keeps_what_has_no_date()
             )
         },
     )
-    assert eligibility_last_event(state) == dt.date(2026, 5, 1)
+    # the contract's last day (valid until 2026-12-31) is later than its event (2026-05-01)
+    assert eligibility_last_event(state) == dt.date(2026, 12, 31)
     assert eligibility_last_event(PersonState(person_id=PESEL)) is None
     assert schedule_last_event(Schedule(person_id=PESEL)) is None

@@ -15,14 +15,17 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
+from collections.abc import Callable
 
 import orjson
 import pytest
-from hypothesis import settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, precondition, rule
 
-from services.personal_data.retention import schedule_last_event
+from services.eligibility import rules
+from services.eligibility.rules import PersonState
+from services.personal_data.retention import eligibility_last_event, schedule_last_event
 from services.personal_data.retention_sweep import RetentionSweep
 from services.scheduler import stored
 from services.scheduler.domain import Schedule
@@ -76,7 +79,23 @@ def last_named_day(schedule: Schedule) -> dt.date | None:
     days = [p.effective_from for p in schedule.eligibility]
     days += [c.last_day for c in schedule.cycles]
     days += [r.reviewed_on for c in schedule.cycles for r in c.reviews]
+    days += [c.review_due_on for c in schedule.cycles if c.review_due_on is not None]
     return max(days, default=None)
+
+
+def last_eligible_day(schedule: Schedule) -> dt.date | None:
+    """The last day the schedule holds the person eligible, found day by day backwards
+    from the latest day a decision names; None if no day is eligible."""
+    named = [p.effective_from for p in schedule.eligibility]
+    named += [p.changes_on for p in schedule.eligibility if p.changes_on is not None]
+    if not named:
+        return None
+    day, first = max(named), min(named)
+    while day >= first - DAY:
+        if schedule.eligible_on(day):
+            return day
+        day -= DAY
+    return None
 
 
 class RetentionMachine(RuleBasedStateMachine):
@@ -201,9 +220,13 @@ class RetentionMachine(RuleBasedStateMachine):
         if self.last_input is None:  # every input refused: the worker stores nothing
             assert not schedule.seen_event_ids
             return
-        named = last_named_day(schedule)
-        last = max(self.last_input, named) if named else self.last_input
         value = stored.pack(schedule, None)
+        if schedule.eligible_on(self.registry.today + DAY * 365 * 300):  # open-ended
+            for years in (1, 10):
+                assert swept(value, D(2900, 1, 1), years) == {KEY: value}, "eligible, removed"
+            return
+        days = [last_named_day(schedule), last_eligible_day(schedule), self.last_input]
+        last = max(d for d in days if d is not None)
         for years in (1, 10):
             due = anniversary(last, years)
             assert swept(value, due, years) == {KEY: value}, ("removed early", last, years)
@@ -293,6 +316,28 @@ def test_a_far_future_tick_removes_only_who_is_past_retention_by_the_wall_clock_
     assert len(held_back) == 1 and "2400-01-01" in held_back[0].getMessage()
 
 
+def test_a_future_occurred_at_counts_as_the_day_a_sweep_counts_to_not_the_clocks() -> None:
+    """Review finding 6: with the topic clock typed 2126 for 2026 and the wall clock in
+    2036, an ``occurred_at`` in 2999 counts as the wall clock's day, 2036-06-01, as the
+    sweep counts (not as the clock's 2126, which would keep the person until 2136)."""
+    registry = Registry()
+    registry.today, registry.wall = D(2126, 1, 5), D(2036, 6, 1)
+    registry.send(
+        "OtherAssistanceReferral",
+        occurred_at=dt.datetime(2999, 1, 1, tzinfo=dt.UTC),
+        instrument="training",
+        referred_on=D(2026, 1, 5),
+    )
+    assert registry.schedule.last_event_at is not None
+    assert registry.schedule.last_event_at.date() == D(2036, 6, 1)
+    table = Table({KEY: stored.pack(registry.schedule, None)})
+    sweep, clock = sweep_of(table, 10), at_noon(D(2126, 1, 5))
+    asyncio.run(sweep.sweep_at(clock, at_noon(D(2046, 6, 1))))
+    assert KEY in table
+    asyncio.run(sweep.sweep_at(clock, at_noon(D(2046, 6, 2))))
+    assert KEY not in table
+
+
 def test_a_clock_behind_the_wall_clock_counts_by_its_own_day() -> None:
     """A replay of past years keeps what it replays until its own clock says otherwise."""
     registry = Registry()
@@ -306,3 +351,173 @@ def test_a_clock_behind_the_wall_clock_counts_by_its_own_day() -> None:
     assert KEY in table
     asyncio.run(sweep.sweep_at(at_noon(D(2031, 1, 2)), wall))
     assert KEY not in table
+
+
+# -- a situation in force (review finding 3) ------------------------------------------------
+
+SWEEP_DAY = D(2026, 12, 2)
+
+
+def test_an_open_ended_eligible_decision_keeps_the_person() -> None:
+    """The reviewer's repro: an open-ended eligible decision of 2014 still holds in 2026; the
+    sweep must not remove the person (a referral of 2026-12-07 would then be refused)."""
+    registry = Registry()
+    registry.today = D(2014, 3, 10)
+    registry.send(
+        "EligibilityDecision",
+        occurred_at=at_noon(registry.today),
+        decided_on=registry.today,
+        eligible=True,
+        effective_from=D(2014, 3, 3),
+        changes_on=None,
+    )
+    value = stored.pack(registry.schedule, None)
+    assert swept(value, SWEEP_DAY, 10) == {KEY: value}
+    assert swept(value, D(2400, 1, 1), 10) == {KEY: value}, "open-ended: never expires"
+    # an ineligible decision from 2015-06-01 ends it: retention counts from that decision's
+    # start (the day after the last eligible day, 2015-05-31)
+    registry.send(
+        "EligibilityDecision",
+        occurred_at=at_noon(registry.today),
+        decided_on=registry.today,
+        eligible=False,
+        effective_from=D(2015, 6, 1),
+        changes_on=None,
+    )
+    value = stored.pack(registry.schedule, None)
+    assert swept(value, D(2025, 6, 1), 10) == {KEY: value}
+    assert swept(value, D(2025, 6, 2), 10) == {}
+
+
+def eligibility_sweep(state: PersonState, today: dt.date, years: int) -> bool:
+    """Whether eligibility's sweep of ``today`` keeps ``state``."""
+    table = Table({KEY: state.model_dump_json().encode()})
+    sweep = RetentionSweep(
+        table,
+        asyncio.Lock(),
+        lambda: frozenset(range(PARTITIONS)),
+        PARTITIONS,
+        lambda raw: eligibility_last_event(PersonState.model_validate_json(raw)),
+        years,
+        lambda key: None,
+    )
+    asyncio.run(sweep.sweep(today))
+    return KEY in table
+
+
+Event = tuple[str, dt.datetime, dict[str, object]]
+
+
+def person(*events: Event) -> PersonState:
+    """The state eligibility keeps after ``events`` (each checked as the worker checks it)."""
+    return kept(*events)[0]
+
+
+def kept(*events: Event) -> tuple[PersonState, list[dt.date]]:
+    """The state after ``events`` and the UTC days of those it kept (not refused, not stale;
+    a benefits end is kept even when it ends no grant known yet)."""
+    state, days = PersonState(person_id=PESEL), []
+    for n, (kind, at, fields) in enumerate(events):
+        fields = {"event_id": f"e{n}", "occurred_at": at, "person_id": PESEL} | fields
+        try:
+            rules.check_dates(kind, fields)
+        except rules.InvalidEvent:
+            continue  # dead-lettered
+        if rules.apply(state, kind, fields) or kind == "BenefitsEnded":
+            days.append(at.date())
+    return state, days
+
+
+def test_a_social_contract_in_force_keeps_the_person() -> None:
+    """The reviewer's repro: registered in 2014, profile III, a social contract valid until
+    2030: eligible and a priority on 2026-12-02, so the sweep of that day keeps them."""
+    t = dt.datetime(2014, 3, 3, 9, tzinfo=dt.UTC)
+    state = person(
+        ("UnemployedRegistered", t, {"registered_on": D(2014, 3, 3)}),
+        ("ProfileEstablished", t, {"profile": "III", "established_on": D(2014, 3, 3)}),
+        (
+            "SocialContractSigned",
+            t,
+            {"contract_id": "K1", "signed_on": D(2014, 3, 3), "valid_until": D(2030, 12, 31)},
+        ),
+    )
+    assert rules.evaluate(state, SWEEP_DAY, rules.RULESETS["seed"]).priority
+    assert eligibility_sweep(state, SWEEP_DAY, 10)
+    # deregistered on 2015-01-31: the contract's last day (2030-12-31) is what counts
+    end = dt.datetime(2015, 1, 31, 9, tzinfo=dt.UTC)
+    state = person(
+        ("UnemployedDeregistered", end, {"deregistered_on": D(2015, 1, 31)}),
+        (
+            "SocialContractSigned",
+            t,
+            {"contract_id": "K1", "signed_on": D(2014, 3, 3), "valid_until": D(2030, 12, 31)},
+        ),
+    )
+    assert eligibility_sweep(state, D(2040, 12, 31), 10)
+    assert not eligibility_sweep(state, D(2041, 1, 1), 10)
+
+
+BASE = D(2014, 1, 1)
+offsets = st.integers(0, 6000)
+
+
+@st.composite
+def situations(draw: st.DrawFn) -> list[Event]:
+    """Any events of one person: registrations, deregistrations, grants (open-ended or
+    not), benefit ends, contracts and their ends, profiles; stamped in any order, their
+    dates anywhere (also ends before starts, refused as the worker refuses them)."""
+    kinds: dict[str, Callable[[], dict[str, object]]] = {
+        "UnemployedRegistered": lambda: {"registered_on": BASE + DAY * draw(offsets)},
+        "UnemployedDeregistered": lambda: {"deregistered_on": BASE + DAY * draw(offsets)},
+        "BenefitsGranted": lambda: {
+            "granted_on": BASE + DAY * draw(offsets),
+            "valid_until": draw(st.none() | offsets.map(lambda n: BASE + DAY * n)),
+        },
+        "BenefitsEnded": lambda: {"ended_on": BASE + DAY * draw(offsets)},
+        "SocialContractSigned": lambda: {
+            "contract_id": draw(st.sampled_from(["K1", "K2"])),
+            "signed_on": BASE + DAY * draw(offsets),
+            "valid_until": BASE + DAY * draw(offsets),
+        },
+        "SocialContractEnded": lambda: {
+            "contract_id": draw(st.sampled_from(["K1", "K2"])),
+            "ended_on": BASE + DAY * draw(offsets),
+        },
+        "ProfileEstablished": lambda: {"profile": "III", "established_on": BASE},
+    }
+    events: list[Event] = []
+    for _ in range(draw(st.integers(1, 8))):
+        kind = draw(st.sampled_from(sorted(kinds)))
+        at = dt.datetime.combine(BASE + DAY * draw(offsets), dt.time(9), dt.UTC)
+        events.append((kind, at, kinds[kind]()))
+    return events
+
+
+def covered(state: PersonState, day: dt.date) -> bool:
+    """Whether a grant or a contract holds the person on ``day`` (the rules' own reading)."""
+    return rules.receives_benefits(state, day) or rules.carries_out_contract(state, day)
+
+
+@given(events=situations(), years=st.sampled_from([1, 10]))
+def test_a_person_is_kept_while_anything_is_in_force_and_removed_a_retention_after(
+    events: list[Event], years: int
+) -> None:
+    """Whatever the events: a person with a registration, grant or contract in force on
+    the sweep's day (or one with no end) is kept; once all have ended, they are removed a
+    retention after the later of the last end and the last event kept, not a day before."""
+    state, taken = kept(*events)
+    if not taken:
+        return  # every event refused or stale: nothing dated
+    far = D(2900, 1, 1)
+    if (state.registered_on is not None and state.deregistered_on is None) or covered(state, far):
+        for day in (SWEEP_DAY, far):  # open-ended: kept whatever the day
+            assert eligibility_sweep(state, day, years)
+        return
+    days = {d for _, _, fields in events for d in fields.values() if isinstance(d, dt.date)}
+    ends = [d for d in days if covered(state, d)]  # a grant or contract ends on a day named
+    if state.deregistered_on is not None:
+        ends.append(state.deregistered_on)
+    last = max([*ends, *taken])
+    due = anniversary(last, years)
+    assert eligibility_sweep(state, due, years), ("removed while in force or early", last)
+    assert not eligibility_sweep(state, due + DAY, years), ("kept past retention", last)

@@ -23,6 +23,8 @@ class Registry:
         self.config = config or Config()
         self.editions = {e.edition_id: e for e in (editions or [EDITION])}
         self.today = D(2026, 1, 1)
+        self.wall: dt.date | None = None
+        """The wall clock's day (None: the same as ``today``)."""
         self.n = 0
 
     def send(self, kind: str, event_id: str | None = None, **fields: Any) -> list[Outgoing]:
@@ -30,7 +32,13 @@ class Registry:
         self.n += 1
         base = {"event_id": event_id or str(uuid.uuid4()), "person_id": PESEL, "pup_code": PUP}
         return handling.handle(
-            self.schedule, kind, base | fields, self.editions.get, self.today, self.config
+            self.schedule,
+            kind,
+            base | fields,
+            self.editions.get,
+            self.today,
+            self.config,
+            self.wall,
         )
 
     def day(self, today: dt.date) -> list[Outgoing]:
