@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 
 from services.gateway import openapi
-from services.local.embedded_broker import free_port
+from services.local.embedded_broker import free_ports
 from tests.deploy.manifests import OVERLAYS, named, render
 from tests.support import nginx
 
@@ -112,7 +112,8 @@ def ingress_nginx_servers(ingress: dict[str, Any], front: int, pods: tuple[int, 
 
 def test_nginx_as_ingress_nginx_runs_it_sends_each_ops_to_one_pod(tmp_path: Path) -> None:
     ingress = named(render("prod"), "Ingress", "pai-gateway")
-    front, pods = free_port(), (free_port(), free_port())
+    front, *backends = free_ports(3)  # distinct (asked one by one, a port can come twice)
+    pods = (backends[0], backends[1])
     codes = (*PARTNERS, "1261011", "2462011", "0223011", "1816011", "3261011")
     with nginx.running(tmp_path, ingress_nginx_servers(ingress, front, pods), front):
 

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from services.local.embedded_broker import free_port
+from services.local.embedded_broker import free_ports
 
 ROOT = Path(__file__).resolve().parents[2]
 CLUSTER_MANIFEST = ROOT / "deploy" / "k8s" / "base" / "kafka" / "cluster.yaml"
@@ -114,8 +114,10 @@ class KafkaCluster:
     def start(self, timeout_s: float = 60) -> KafkaCluster:
         self.directory.mkdir(parents=True, exist_ok=True)
         self.cluster_id = _random_cluster_id()
+        # distinct ports: one node's two listeners on one port stopped it
+        ports = iter(free_ports(3 * self.nodes_count))
         self.nodes = [
-            Node(n, free_port(), free_port(), free_port(), self.directory / f"node-{n}")
+            Node(n, next(ports), next(ports), next(ports), self.directory / f"node-{n}")
             for n in range(1, self.nodes_count + 1)
         ]
         for node in self.nodes:
