@@ -16,16 +16,19 @@ only after the broker acknowledged. A broker that does not acknowledge within
 ``PAI_GATEWAY_WRITE_TIMEOUT_S`` or refuses is a 503 with ``Retry-After``: nothing
 escapes to stop the worker. A write that timed out goes on (the record may still reach
 the topic): one write per ``event_id`` is under way at a time, and a retry waits for it
-instead of writing the event again. A write that failed after its record left (it may be
-on the topic) is kept as an attempt (:class:`~services.gateway.written.Attempt`): a
-retry with the same content writes the identical record, one with other content is a
-409, so an ``event_id`` never stands for two contents.
+instead of writing the event again. A write that failed after its record may have left
+(it may be on the topic) is kept as an attempt (:class:`~services.gateway.written.Attempt`)
+in this pod's memory: a retry with the same content writes the identical record, one with
+other content is a 409. So within one pod, until it restarts or forgets the attempt, an
+``event_id`` does not stand for two contents; a restarted pod, or another pod before it
+reads the record, does not know the attempt (docs/gateway.md).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime as dt
 import logging
 import os
 import time
@@ -157,7 +160,7 @@ class GatewayService:
     async def _write(self, ops_code: str, item: Any) -> Answer:
         """Check, de-duplicate and write one event; the status and body of its answer."""
         try:
-            checked = check_event(item, ops_code)
+            checked = check_event(item, ops_code, dt.datetime.now(dt.UTC))
         except Invalid as exc:
             return 400, {"errors": [e.as_json() for e in exc.errors]}
         except Forbidden as exc:
@@ -198,10 +201,10 @@ class GatewayService:
         if found is not None and seen is Seen.REPEAT:
             return 200, found.coordinates(event_id)
         if seen is Seen.CONFLICT:
-            earlier = "written before" if found is not None else _SENT_UNANSWERED
+            earlier = _WRITTEN_BEFORE if found is not None else _SENT_UNANSWERED
             return 409, _error(
-                f"event_id {event_id} was {earlier} with other content: a new event needs"
-                " a new event_id; a repeat must be byte for byte the same event",
+                f"event_id {event_id} was {earlier}: a new event needs a new event_id; a"
+                " repeat must be byte for byte the same event",
                 "data.event_id",
             )
         delivery = asyncio.ensure_future(self._deliver(ops_code, checked, value))
@@ -462,9 +465,10 @@ _UNACKNOWLEDGED = (
     " reach Kafka after the gateway gave up on it, twice as the identical record, which the"
     " services take as one event. Other content under this event_id is then refused (409)"
 )
+_WRITTEN_BEFORE = "written before with other content"
 _SENT_UNANSWERED = (
-    "sent before with other content and that write may be on the topic (Kafka did not"
-    " acknowledge it: the gateway answered 503)"
+    "sent before with other content in a write Kafka did not acknowledge (the gateway"
+    " answered 503), and that write may be on the topic"
 )
 _INTERNAL = (
     "internal error: this event may or may not have been written; send it again later (same"
