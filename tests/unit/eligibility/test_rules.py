@@ -294,3 +294,33 @@ def test_a_future_occurred_at_counts_as_the_instant_it_is_handled() -> None:
         late, "UnemployedRegistered", {"event_id": "e", "occurred_at": far, "registered_on": JAN_5}
     )
     assert late.registration_stamp == far
+
+
+_INSTANTS = st.datetimes(
+    min_value=dt.datetime(1900, 1, 2),
+    max_value=dt.datetime(2999, 12, 30),
+    timezones=st.just(dt.UTC),
+)
+
+
+@given(stamps=st.lists(st.tuples(_INSTANTS, _INSTANTS), min_size=1, max_size=6))
+def test_no_stamp_eligibility_keeps_is_later_than_the_instant_it_was_handled(
+    stamps: list[tuple[dt.datetime, dt.datetime]],
+) -> None:
+    """Whatever occurred_at a producer writes, the person's retention counts from no later
+    than the last instant an event of theirs was handled."""
+    from services.personal_data.retention import eligibility_last_event
+
+    state = PersonState(person_id=PESEL)
+    kinds = [
+        ("UnemployedRegistered", {"registered_on": JAN_5, "pup_code": "1465"}),
+        ("ProfileEstablished", {"profile": "III", "established_on": JAN_5, "pup_code": "1465"}),
+        ("BenefitsGranted", {"granted_on": JAN_5, "valid_until": None, "ops_code": "1465011"}),
+        ("BenefitsEnded", {"ended_on": JAN_5, "ops_code": "1465011"}),
+    ]
+    for n, (occurred_at, now) in enumerate(stamps):
+        kind, fields = kinds[n % len(kinds)]
+        body = {"event_id": str(n), "occurred_at": occurred_at, "person_id": PESEL, **fields}
+        apply(state, kind, body, now)
+    last = eligibility_last_event(state)
+    assert last is not None and last <= max(now for _, now in stamps).date()
