@@ -193,10 +193,10 @@ def test_a_bug_is_a_counted_json_500_and_in_a_batch_only_its_items(
     faulty = benefits_granted(66)
     checked = contract.check_event
 
-    def check_event(item: Any, ops_code: str) -> Any:
+    def check_event(item: Any, ops_code: str, now: Any = None) -> Any:
         if item == faulty:
             raise RuntimeError("a bug")
-        return checked(item, ops_code)
+        return checked(item, ops_code, now)
 
     monkeypatch.setattr(gateway_app, "check_event", check_event)
 
