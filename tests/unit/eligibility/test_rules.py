@@ -312,7 +312,7 @@ def test_no_stamp_eligibility_keeps_is_later_than_the_instant_it_was_handled(
     from services.personal_data.retention import eligibility_last_event
 
     state = PersonState(person_id=PESEL)
-    kinds = [
+    kinds: list[tuple[str, dict[str, Any]]] = [
         ("UnemployedRegistered", {"registered_on": JAN_5, "pup_code": "1465"}),
         ("ProfileEstablished", {"profile": "III", "established_on": JAN_5, "pup_code": "1465"}),
         ("BenefitsGranted", {"granted_on": JAN_5, "valid_until": None, "ops_code": "1465011"}),
