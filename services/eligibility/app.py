@@ -253,7 +253,7 @@ class EligibilityService:
                 continue
             assert record.key is not None
             state = states.get(record.key) or self.load(record.key, fields["person_id"])
-            if not rules.apply(state, decoded.type, fields):
+            if not rules.apply(state, decoded.type, fields, self.clock.now()):
                 states[record.key] = state
                 continue
             now = self.clock.now() or fields["occurred_at"]

@@ -17,7 +17,9 @@ event that set them; an older event does not roll them back. Grants, their ends
 and profile establishments are kept whole, so their outcome does not depend on
 the order they arrive in: a ``BenefitsEnded`` ends only grants published no
 later than it (by ``occurred_at``), and on a day the profile established last
-among those holding by then counts. A repeated ``event_id`` changes nothing.
+among those holding by then counts. An ``occurred_at`` later than the instant the
+event is handled counts as that instant (:func:`apply`). A repeated
+``event_id`` changes nothing.
 """
 
 from __future__ import annotations
@@ -174,6 +176,13 @@ class InvalidEvent(ValueError):
         self.field = field
 
 
+PERIODS = {
+    "BenefitsGranted": ("granted_on", "valid_until"),
+    "SocialContractSigned": ("signed_on", "valid_until"),
+}
+"""The record types with a period: its start and its (optional) end field."""
+
+
 def check_dates(event_type: str, fields: dict[str, Any]) -> None:
     """Refuse impossible dates: one outside :mod:`services.runtime.date_range`
     (``date-out-of-range``), an end before its start (``impossible-dates``)."""
@@ -182,12 +191,8 @@ def check_dates(event_type: str, fields: dict[str, Any]) -> None:
         raise InvalidEvent(
             "date-out-of-range", date_range.describe(event_type, *outside), outside[0]
         )
-    pairs = {
-        "BenefitsGranted": ("granted_on", "valid_until"),
-        "SocialContractSigned": ("signed_on", "valid_until"),
-    }
-    if event_type in pairs:
-        start, end = pairs[event_type]
+    if event_type in PERIODS:
+        start, end = PERIODS[event_type]
         if fields.get(end) is not None and fields[end] < fields[start]:
             raise InvalidEvent(
                 "impossible-dates",
@@ -200,13 +205,23 @@ def _newer(stamp: dt.datetime | None, occurred_at: dt.datetime) -> bool:
     return stamp is None or occurred_at >= stamp
 
 
-def apply(state: PersonState, event_type: str, fields: dict[str, Any]) -> bool:
-    """Change ``state`` by one event; False when it changed nothing (repeat or stale)."""
+def apply(
+    state: PersonState, event_type: str, fields: dict[str, Any], now: dt.datetime | None = None
+) -> bool:
+    """Change ``state`` by one event handled at ``now`` (the service clock's instant; None
+    when no clock has ticked yet); False when it changed nothing (repeat or stale).
+
+    The event counts as of its ``occurred_at``, but no later than ``now``: a producer's
+    future ``occurred_at`` (the range allows 2999) would otherwise make the person's later
+    real events look stale and keep the person's data for ever. Events capped alike have
+    one stamp and count in the order they are read."""
     event_id = str(fields["event_id"])
     if event_id in state.seen_event_ids:
         return False
     state.seen_event_ids = [*state.seen_event_ids[-(SEEN_EVENT_IDS - 1) :], event_id]
     at: dt.datetime = fields["occurred_at"]
+    if now is not None:
+        at = min(at, now)
     if fields.get("pup_code"):
         state.pup_code = fields["pup_code"]
     if fields.get("ops_code"):

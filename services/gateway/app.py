@@ -16,16 +16,19 @@ only after the broker acknowledged. A broker that does not acknowledge within
 ``PAI_GATEWAY_WRITE_TIMEOUT_S`` or refuses is a 503 with ``Retry-After``: nothing
 escapes to stop the worker. A write that timed out goes on (the record may still reach
 the topic): one write per ``event_id`` is under way at a time, and a retry waits for it
-instead of writing the event again. A write that failed after its record left (it may be
-on the topic) is kept as an attempt (:class:`~services.gateway.written.Attempt`): a
-retry with the same content writes the identical record, one with other content is a
-409, so an ``event_id`` never stands for two contents.
+instead of writing the event again. A write that failed after its record may have left
+(it may be on the topic) is kept as an attempt (:class:`~services.gateway.written.Attempt`)
+in this pod's memory: a retry with the same content writes the identical record, one with
+other content is a 409. So within one pod, until it restarts or forgets the attempt, an
+``event_id`` does not stand for two contents; a restarted pod, or another pod before it
+reads the record, does not know the attempt (docs/gateway.md).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime as dt
 import logging
 import os
 import time
@@ -35,7 +38,7 @@ from typing import Any
 import orjson
 from aiohttp import web
 from aiokafka import AIOKafkaProducer
-from aiokafka.errors import KafkaError
+from aiokafka.errors import BrokerResponseError, KafkaError
 
 from services.gateway import metrics
 from services.gateway.authentication import (
@@ -157,7 +160,7 @@ class GatewayService:
     async def _write(self, ops_code: str, item: Any) -> Answer:
         """Check, de-duplicate and write one event; the status and body of its answer."""
         try:
-            checked = check_event(item, ops_code)
+            checked = check_event(item, ops_code, dt.datetime.now(dt.UTC))
         except Invalid as exc:
             return 400, {"errors": [e.as_json() for e in exc.errors]}
         except Forbidden as exc:
@@ -198,10 +201,10 @@ class GatewayService:
         if found is not None and seen is Seen.REPEAT:
             return 200, found.coordinates(event_id)
         if seen is Seen.CONFLICT:
-            earlier = "written before" if found is not None else _SENT_UNANSWERED
+            earlier = _WRITTEN_BEFORE if found is not None else _SENT_UNANSWERED
             return 409, _error(
-                f"event_id {event_id} was {earlier} with other content: a new event needs"
-                " a new event_id; a repeat must be byte for byte the same event",
+                f"event_id {event_id} was {earlier}: a new event needs a new event_id; a"
+                " repeat must be byte for byte the same event",
                 "data.event_id",
             )
         delivery = asyncio.ensure_future(self._deliver(ops_code, checked, value))
@@ -215,6 +218,16 @@ class GatewayService:
             return self._unacknowledged(ops_code, checked, exc)
         return 202, written.coordinates(event_id)
 
+    def _remember_attempt(self, event_id: str, attempt: Attempt) -> None:
+        dropped = self.written.add_attempt(event_id, attempt, attempt.timestamp_s)
+        if dropped:
+            log.warning(
+                "%d unanswered write(s) forgotten: at most %d are kept (a retry of one with"
+                " other content is no longer refused)",
+                dropped,
+                self.written.max_attempts,
+            )
+
     async def _delivered_before(self, ops_code: str, checked: Checked) -> Answer | None:
         """Wait for a write of this event_id still under way (an earlier request timed out
         on it: the record may reach the topic any moment); a 503 if it still does not end
@@ -227,14 +240,15 @@ class GatewayService:
         except TimeoutError as exc:
             return self._unacknowledged(ops_code, checked, exc)
         except (KafkaError, OSError):
-            pass  # that write failed; if its record had left, the store has its attempt
+            pass  # that write failed; unless refused outright, the store has its attempt
         return None
 
     async def _deliver(self, ops_code: str, checked: Checked, value: bytes) -> Written:
         """One write to the end, whoever waits for it: the broker's acknowledgement
         recorded under the event_id (or its failure raised); never cancelled by a timeout.
-        A failure after the record left for the broker is recorded as an attempt: the
-        record may be on the topic, or reach it later."""
+        A failure after the record was queued is recorded as an attempt (the record may be
+        on the topic, or reach it later) unless the broker refused it outright
+        (:func:`_refused_outright`)."""
         assert self.producer is not None
         event_id = checked.event_id
         started = time.perf_counter()
@@ -244,9 +258,9 @@ class GatewayService:
             )
             try:
                 meta = await sent
-            except Exception:
-                attempt = Attempt(ops_code, digest(value), time.time())
-                self.written.add_attempt(event_id, attempt, attempt.timestamp_s)
+            except Exception as exc:
+                if not _refused_outright(exc):
+                    self._remember_attempt(event_id, Attempt(ops_code, digest(value), time.time()))
                 raise
             self.last_write_error = None
             metrics.WRITE_SECONDS.observe(time.perf_counter() - started)
@@ -278,7 +292,7 @@ class GatewayService:
             reason,
             extra=where(checked.topic.name, event_id=checked.event_id, ops_code=ops_code),
         )
-        return 503, _error(_UNACKNOWLEDGED)
+        return 503, _error(_REFUSED if _refused_outright(exc) else _UNACKNOWLEDGED)
 
     # -- a request ---------------------------------------------------------------------------
     async def _admit(self, request: web.Request, limit: int) -> tuple[str, Any] | web.Response:
@@ -441,6 +455,14 @@ def _retrieved(delivery: asyncio.Future[Written]) -> None:
         delivery.exception()
 
 
+def _refused_outright(exc: BaseException) -> bool:
+    """Whether the broker answered that it did not append the record: an error response
+    it would give again (record too large, topic or cluster authorization denied, a
+    policy, an invalid timestamp). A timeout, a lost connection or an error aiokafka
+    would retry (the batch may have been appended by an earlier try) is no such answer."""
+    return isinstance(exc, BrokerResponseError) and not exc.retriable
+
+
 async def _read_at_most(request: web.Request, most: int) -> bytes:
     """The body, or its first ``most`` bytes if longer (one ``read`` may return less than
     asked: chunks arrive as the client sends them)."""
@@ -462,9 +484,14 @@ _UNACKNOWLEDGED = (
     " reach Kafka after the gateway gave up on it, twice as the identical record, which the"
     " services take as one event. Other content under this event_id is then refused (409)"
 )
+_REFUSED = (
+    "Kafka refused the event: it was not written. The gateway's operator sees why in its"
+    " log; send the same event again after Retry-After"
+)
+_WRITTEN_BEFORE = "written before with other content"
 _SENT_UNANSWERED = (
-    "sent before with other content and that write may be on the topic (Kafka did not"
-    " acknowledge it: the gateway answered 503)"
+    "sent before with other content in a write Kafka did not acknowledge (the gateway"
+    " answered 503), and that write may be on the topic"
 )
 _INTERNAL = (
     "internal error: this event may or may not have been written; send it again later (same"

@@ -22,7 +22,8 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from services.eligibility.rules import InvalidEvent, check_dates
+from services.eligibility.rules import PERIODS, InvalidEvent, check_dates
+from services.runtime import date_range
 from services.runtime.identifiers import is_ops_code, is_valid_pesel
 from services.runtime.schemas import SchemaStore, default_store
 from services.runtime.topics import INTEGRATION_ACTIVITIES, SOCIAL_ASSISTANCE, TopicSpec
@@ -47,6 +48,10 @@ _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 _LOCAL_TIME = re.compile(r"\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d{1,9})?")
 _RFC_3339 = re.compile(r"\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})")
 """RFC 3339's date-time (section 5.6): calendar dates only, seconds and an offset required."""
+CLOCK_SKEW = dt.timedelta(minutes=5)
+"""How far past the gateway's clock an ``occurred_at`` may lie: an OPS server's clock
+may run a little ahead (NTP keeps them within seconds; 5 minutes is the tolerance of
+the signature's ``webhook-timestamp`` too), an event cannot have happened later."""
 _INT_RANGE = {"int": (-(2**31), 2**31 - 1), "long": (-(2**63), 2**63 - 1)}
 
 
@@ -199,9 +204,10 @@ def _instant(value: Any, path: str, errors: list[FieldError]) -> dt.datetime | N
     return instant  # its range is the services' (date_range, in _domain_checks)
 
 
-def check_event(body: Any, ops_code: str) -> Checked:
-    """The event of a request body posted for ``ops_code``; :class:`Invalid` or
-    :class:`Forbidden` otherwise."""
+def check_event(body: Any, ops_code: str, now: dt.datetime | None = None) -> Checked:
+    """The event of a request body posted for ``ops_code`` at ``now`` (an ``occurred_at``
+    later than ``now`` plus :data:`CLOCK_SKEW` is refused; None: not checked);
+    :class:`Invalid` (every field at fault) or :class:`Forbidden` otherwise."""
     if not isinstance(body, dict):
         raise Invalid([FieldError("", 'expected an object {"type": ..., "data": {...}}')])
     errors: list[FieldError] = []
@@ -229,9 +235,13 @@ def check_event(body: Any, ops_code: str) -> Checked:
                 continue  # the codec writes the default
             errors.append(FieldError(path, "required"))
             continue
-        fields[name] = convert(data[name], field["type"], path, errors)
-    if not errors:
-        _domain_checks(kind, fields, errors)
+        before = len(errors)
+        value = convert(data[name], field["type"], path, errors)
+        if len(errors) == before and isinstance(value, dt.date):
+            _check_day(kind, name, value, now, errors)
+        if len(errors) == before:
+            fields[name] = value  # only fields that passed reach the domain checks
+    _domain_checks(kind, fields, errors)
     if errors:
         raise Invalid(errors)
     if fields["ops_code"] != ops_code:
@@ -242,24 +252,50 @@ def check_event(body: Any, ops_code: str) -> Checked:
     return Checked(kind, ACCEPTED[kind], fields)
 
 
+def _check_day(
+    kind: str, name: str, value: dt.date, now: dt.datetime | None, errors: list[FieldError]
+) -> None:
+    """A date or timestamp outside :mod:`services.runtime.date_range`, or an
+    ``occurred_at`` in the future."""
+    path = f"data.{name}"
+    if date_range.out_of_range({name: value}) is not None:
+        errors.append(FieldError(path, date_range.describe(kind, name, value)))
+    elif name == "occurred_at" and now is not None and isinstance(value, dt.datetime):
+        latest = now + CLOCK_SKEW
+        if value > latest:
+            errors.append(
+                FieldError(
+                    path,
+                    f"{value.isoformat()} is later than the gateway's clock"
+                    f" ({now.isoformat(timespec='seconds')}) plus"
+                    f" {CLOCK_SKEW.total_seconds() / 60:.0f} minutes: occurred_at is when the"
+                    " event happened, not a date it takes effect (that is a date field)",
+                )
+            )
+
+
 def _domain_checks(kind: str, fields: dict[str, Any], errors: list[FieldError]) -> None:
-    """What eligibility and the scheduler would dead-letter without looking at any state."""
-    if not is_valid_pesel(fields["person_id"]):
+    """What eligibility and the scheduler would dead-letter without looking at any state,
+    for the fields that converted (``fields`` holds only those)."""
+    if "person_id" in fields and not is_valid_pesel(fields["person_id"]):
         errors.append(
             FieldError("data.person_id", "not a valid PESEL (11 digits, checksum 1-3-7-9)")
         )
-    if not is_ops_code(fields["ops_code"]):
+    if "ops_code" in fields and not is_ops_code(fields["ops_code"]):
         errors.append(FieldError("data.ops_code", "not a TERYT gmina code (7 digits)"))
-    try:
-        check_dates(kind, fields)
-    except InvalidEvent as exc:
-        errors.append(FieldError(f"data.{exc.field}", str(exc)))
+    if all(name in fields for name in PERIODS.get(kind, ())):
+        try:
+            check_dates(kind, fields)  # an end before its start (the range is checked)
+        except InvalidEvent as exc:
+            errors.append(FieldError(f"data.{exc.field}", str(exc)))
     if kind == "IntegrationHoursReported":
-        try:
-            check_week_start(fields["week_start"])
-        except InvalidInput as exc:
-            errors.append(FieldError("data.week_start", str(exc)))
-        try:
-            checked_hours(fields["hours"], MAX_WEEKLY_HOURS)
-        except InvalidInput as exc:
-            errors.append(FieldError("data.hours", str(exc)))
+        if "week_start" in fields:
+            try:
+                check_week_start(fields["week_start"])
+            except InvalidInput as exc:
+                errors.append(FieldError("data.week_start", str(exc)))
+        if "hours" in fields:
+            try:
+                checked_hours(fields["hours"], MAX_WEEKLY_HOURS)
+            except InvalidInput as exc:
+                errors.append(FieldError("data.hours", str(exc)))

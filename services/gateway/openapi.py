@@ -15,7 +15,7 @@ from typing import Any
 import yaml
 
 from services.gateway.authentication import TOLERANCE_S
-from services.gateway.contract import ACCEPTED, MAX_STRING, record_schemas
+from services.gateway.contract import ACCEPTED, CLOCK_SKEW, MAX_STRING, record_schemas
 from services.runtime import date_range
 
 _PERSON = r"^\d{11}$"
@@ -79,6 +79,12 @@ def event_schemas() -> dict[str, dict[str, Any]]:
                 doc += f" A day within {date_range.RANGE} (else 400)."
             if kind == "date-time":
                 doc += f" RFC 3339; its day in UTC within {date_range.RANGE} (else 400)."
+                if field["name"] == "occurred_at":
+                    minutes = CLOCK_SKEW.total_seconds() / 60
+                    doc += (
+                        f" No later than the gateway's clock plus {minutes:.0f} minutes"
+                        " (else 400): an event cannot have happened yet."
+                    )
             properties[field["name"]] = {**prop, "description": doc}
         required = [f["name"] for f in schema["fields"] if "default" not in f]
         topic = ACCEPTED[name].name

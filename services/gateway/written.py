@@ -9,13 +9,18 @@ the others' writes, and native producers' too), and is bounded by the topics'
 retention and ``PAI_GATEWAY_DEDUP_RETENTION_DAYS``. The same content is the same
 Avro bytes: the encoding is deterministic for a schema version.
 
-A write whose record left for the broker but whose acknowledgement never came (the
-request timed out, the connection dropped) may still be on the topic, or reach it
-later: it is kept as an :class:`Attempt` until the record is read (then it is
-:class:`Written`) or the retention passes. A retry of that event with the same
-content may be written again, as the identical record (same key, value and
-``event_id``: the services take it as a repeat); one with other content is a
-conflict, so one ``event_id`` never stands for two contents on the topic.
+A write whose acknowledgement never came (the request timed out, the connection
+dropped) may still be on the topic, or reach it later: it is kept as an
+:class:`Attempt` until the record is read (then it is :class:`Written`), the
+retention passes or :data:`MAX_ATTEMPTS` newer attempts push it out. A retry of
+that event with the same content may be written again, as the identical record
+(same key, value and ``event_id``: the services take it as a repeat); one with
+other content is a conflict. The attempts live in this worker's memory only: a
+restarted worker, or another one before it reads the record, does not know them,
+so the guarantee that one ``event_id`` does not stand for two contents holds
+within one worker's memory. (A write the broker refused outright, such as a
+record too large or a denied authorization, is not on the topic and is no
+attempt: the gateway's adapter does not record it.)
 """
 
 from __future__ import annotations
@@ -87,13 +92,19 @@ def digest(value: bytes) -> bytes:
 
 _Entry = TypeVar("_Entry", Written, Attempt)
 
+MAX_ATTEMPTS = 100_000
+"""The most unanswered writes kept (about 270 bytes each: ~27 MB). In a long partial
+outage every failed write is one; beyond this the oldest is forgotten (a retry of it with
+other content would then be written, not refused), so a pod's memory stays bounded."""
+
 
 class WrittenEvents:
     """``event_id`` → :class:`Written` (and, until its record is read, :class:`Attempt`),
     for events no older than ``retention_s``."""
 
-    def __init__(self, retention_s: float) -> None:
+    def __init__(self, retention_s: float, max_attempts: int = MAX_ATTEMPTS) -> None:
         self.retention_s = retention_s
+        self.max_attempts = max_attempts
         self._by_id: dict[str, Written] = {}
         self._attempts: dict[str, Attempt] = {}
 
@@ -123,13 +134,23 @@ class WrittenEvents:
             return None
         return found
 
-    def add_attempt(self, event_id: str, attempt: Attempt, now: float) -> None:
+    def attempts(self) -> int:
+        """How many unanswered writes are kept."""
+        return len(self._attempts)
+
+    def add_attempt(self, event_id: str, attempt: Attempt, now: float) -> int:
         """Record a write that may be on the topic (unless its record is known already; the
-        first attempt within the retention is the one that counts, as for writes)."""
+        first attempt within the retention is the one that counts, as for writes). Returns
+        how many of the oldest attempts were forgotten to stay within ``max_attempts``."""
         if self.get(event_id, now) is None and self.attempt(event_id, now) is None:
             self._attempts.pop(event_id, None)
             self._attempts[event_id] = attempt
         self._prune(now)
+        dropped = 0
+        while len(self._attempts) > self.max_attempts:
+            del self._attempts[next(iter(self._attempts))]
+            dropped += 1
+        return dropped
 
     def _prune(self, now: float) -> None:
         """Forget the oldest entries beyond the retention (ids are kept in arrival order)."""

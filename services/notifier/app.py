@@ -318,9 +318,11 @@ class NotifierService:
         except NoLegalBasis as exc:
             raise Rejected(
                 "no-legal-basis",
-                f"{exc}: a webhook discloses a person's data only on a stated basis; add the"
-                " provision to services/personal_data/legal-basis.yaml, then replay this dead"
-                " letter",
+                f"{exc}: a webhook discloses a person's data only on a stated basis; this"
+                " webhook is not sent (nothing replays it: re-publishing the decision would"
+                " reach the scheduler too). Add the provision to"
+                " services/personal_data/legal-basis.yaml so later events are sent, and tell"
+                " the OPS of this person by other means",
             ) from exc
         if webhook.ops_code is None:
             metrics.SKIPPED.labels("no-ops-code", webhook.type).inc()
@@ -330,7 +332,8 @@ class NotifierService:
             raise Rejected(
                 "unknown-ops-code",
                 f"no partner with ops_code {webhook.ops_code} in PAI_PARTNERS_FILE:"
-                " add the OPS to the partners file, then replay this dead letter",
+                " add the OPS to the partners file; this webhook is not replayed (pai dlq"
+                " replay reads only undelivered webhooks), see docs/operations.md",
             )
         if not channel.partner.subscribes(webhook.type):
             metrics.SKIPPED.labels("not-subscribed", webhook.type).inc()

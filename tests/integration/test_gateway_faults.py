@@ -115,7 +115,7 @@ def test_an_occurred_at_or_a_day_past_the_services_range_is_a_400_alone_or_in_a_
                 "events": [
                     benefits_granted(20),
                     benefits_granted(21, occurred_at=PAST_THE_RANGE[4]),
-                    benefits_granted(22, occurred_at="2999-12-31T23:59:59Z"),
+                    benefits_granted(22, occurred_at="2999-12-31T23:59:59Z"),  # in the future
                     hours_reported(23, occurred_at=PAST_THE_RANGE[0]),
                     benefits_granted(24, granted_on="1850-01-01"),  # a day far in the past
                 ]
@@ -123,8 +123,10 @@ def test_an_occurred_at_or_a_day_past_the_services_range_is_a_400_alone_or_in_a_
             response = post(client, port, batch, batch=True)
             assert response.status_code == 200, response.text
             results = response.json()["results"]
-            assert [r["status"] for r in results] == [202, 400, 202, 400, 400]
+            assert [r["status"] for r in results] == [202, 400, 400, 400, 400]
             assert results[1]["errors"][0]["path"] == "events[1].data.occurred_at"
+            assert results[2]["errors"][0]["path"] == "events[2].data.occurred_at"
+            assert "later than the gateway's clock" in results[2]["errors"][0]["message"]
             assert results[3]["errors"][0]["path"] == "events[3].data.occurred_at"
             assert results[4]["errors"][0]["path"] == "events[4].data.granted_on"
             assert all("1900-01-01..2999-12-31" in r["errors"][0]["message"] for r in results[3:])
@@ -191,10 +193,10 @@ def test_a_bug_is_a_counted_json_500_and_in_a_batch_only_its_items(
     faulty = benefits_granted(66)
     checked = contract.check_event
 
-    def check_event(item: Any, ops_code: str) -> Any:
+    def check_event(item: Any, ops_code: str, now: Any = None) -> Any:
         if item == faulty:
             raise RuntimeError("a bug")
-        return checked(item, ops_code)
+        return checked(item, ops_code, now)
 
     monkeypatch.setattr(gateway_app, "check_event", check_event)
 
@@ -258,7 +260,9 @@ def test_a_retry_after_a_write_whose_answer_was_lost_is_the_same_record_or_a_409
             assert "may have been written" in first.json()["errors"][0]["message"]
             other = await asyncio.to_thread(send_one, port, changed)
             assert other.status_code == 409, other.text
-            assert "may be on the topic" in other.json()["errors"][0]["message"]
+            refusal = other.json()["errors"][0]["message"]
+            assert "may be on the topic" in refusal
+            assert refusal.count("with other content") == 1, refusal  # one sentence
             again = await asyncio.to_thread(send_one, port, event)
             assert again.status_code == 202, again.text
             release.set()

@@ -261,3 +261,66 @@ def test_every_date_in_the_range_is_decided_without_overflow(
     evaluate(person.state, day, SEED)
     next_change(person.state, day)
     period(person.state, day, SEED)
+
+
+def test_a_future_occurred_at_counts_as_the_instant_it_is_handled() -> None:
+    """The reviewer's case: a careless producer stamps a registration 2999 (within the
+    range); the real deregistration, sent later with a real occurred_at, still ends it,
+    and the person's data does not live until 3009."""
+    from services.personal_data.retention import eligibility_last_event, expired
+
+    state = PersonState(person_id=PESEL)
+    today = D(2026, 12, 2)
+    handled = dt.datetime.combine(today, dt.time(9), dt.UTC)
+
+    def event(kind: str, at: dt.datetime, **fields: Any) -> bool:
+        body = {"event_id": str(uuid.uuid4()), "occurred_at": at, "person_id": PESEL, **fields}
+        check_dates(kind, body)  # what eligibility applies before dead-lettering
+        return apply(state, kind, body, handled)
+
+    far = dt.datetime(2999, 1, 1, tzinfo=dt.UTC)
+    assert event("UnemployedRegistered", far, pup_code="1465", registered_on=JAN_5)
+    assert state.registration_stamp == handled
+    real = handled = dt.datetime.combine(today, dt.time(12), dt.UTC)  # handled as it happens
+    assert event(
+        "UnemployedDeregistered", real, pup_code="1465", deregistered_on=today, reason="OTHER"
+    )
+    assert state.deregistered_on == today
+    last = eligibility_last_event(state)
+    assert last is not None and last <= today
+    assert expired(last, D(2037, 1, 1), 10)
+    late = PersonState(person_id=PESEL)  # no clock has ticked: the stamp as it is
+    apply(
+        late, "UnemployedRegistered", {"event_id": "e", "occurred_at": far, "registered_on": JAN_5}
+    )
+    assert late.registration_stamp == far
+
+
+_INSTANTS = st.datetimes(
+    min_value=dt.datetime(1900, 1, 2),
+    max_value=dt.datetime(2999, 12, 30),
+    timezones=st.just(dt.UTC),
+)
+
+
+@given(stamps=st.lists(st.tuples(_INSTANTS, _INSTANTS), min_size=1, max_size=6))
+def test_no_stamp_eligibility_keeps_is_later_than_the_instant_it_was_handled(
+    stamps: list[tuple[dt.datetime, dt.datetime]],
+) -> None:
+    """Whatever occurred_at a producer writes, the person's retention counts from no later
+    than the last instant an event of theirs was handled."""
+    from services.personal_data.retention import eligibility_last_event
+
+    state = PersonState(person_id=PESEL)
+    kinds: list[tuple[str, dict[str, Any]]] = [
+        ("UnemployedRegistered", {"registered_on": JAN_5, "pup_code": "1465"}),
+        ("ProfileEstablished", {"profile": "III", "established_on": JAN_5, "pup_code": "1465"}),
+        ("BenefitsGranted", {"granted_on": JAN_5, "valid_until": None, "ops_code": "1465011"}),
+        ("BenefitsEnded", {"ended_on": JAN_5, "ops_code": "1465011"}),
+    ]
+    for n, (occurred_at, now) in enumerate(stamps):
+        kind, fields = kinds[n % len(kinds)]
+        body = {"event_id": str(n), "occurred_at": occurred_at, "person_id": PESEL, **fields}
+        apply(state, kind, body, now)
+    last = eligibility_last_event(state)
+    assert last is not None and last <= max(now for _, now in stamps).date()

@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from services.eligibility.rules import InvalidEvent, check_dates
-from services.gateway.contract import ACCEPTED, Forbidden, Invalid, check_event
+from services.gateway.contract import ACCEPTED, CLOCK_SKEW, Forbidden, Invalid, check_event
 from services.runtime import date_range
 from services.runtime.codec import AvroCodec
 from services.runtime.identifiers import is_valid_pesel
@@ -198,3 +198,50 @@ def test_an_occurred_at_past_the_services_range_is_refused(instant: str) -> None
     assert paths(benefits_granted(1, occurred_at=instant)) == ["data.occurred_at"]
     check_event(benefits_granted(1, occurred_at="1900-01-01T00:00:00Z"), OPS)
     check_event(benefits_granted(1, occurred_at="2999-12-31T23:59:59.999Z"), OPS)
+
+
+NOW = dt.datetime(2026, 12, 2, 3, 0, tzinfo=dt.UTC)
+
+
+def refused(body: Any, now: dt.datetime | None = NOW) -> dict[str, str]:
+    with pytest.raises(Invalid) as refusal:
+        check_event(body, OPS, now)
+    return {e.path: e.message for e in refusal.value.errors}
+
+
+def test_a_400_names_every_field_at_fault_at_once() -> None:
+    """A wrong type or symbol does not hide a date out of range, a future occurred_at, a
+    bad PESEL or an end before its start: the partner fixes them all at once."""
+    body = benefits_granted(1, granted_on="1850-01-01", occurred_at="2999-06-01T00:00:00Z")
+    assert set(refused(body)) == {"data.granted_on", "data.occurred_at"}
+    body = benefits_granted(
+        1, person_id="00000000001", valid_until="2026-01-01", ops_code=None, occurred_at=1
+    )
+    assert set(refused(body)) == {
+        "data.person_id",
+        "data.valid_until",
+        "data.ops_code",
+        "data.occurred_at",
+    }
+    body = hours_reported(1, activity="DANCING", week_start="2026-03-03", hours=-1)
+    assert set(refused(body)) == {"data.activity", "data.week_start", "data.hours"}
+
+
+def test_a_day_out_of_range_and_a_wrong_type_are_both_named() -> None:
+    body = hours_reported(1, activity="DANCING", occurred_at="3000-01-01T00:00:00Z")
+    at_fault = refused(body)
+    assert set(at_fault) == {"data.activity", "data.occurred_at"}
+    assert "1900-01-01..2999-12-31" in at_fault["data.occurred_at"]
+
+
+@given(ahead=st.integers(-(10**9), 10**9))
+def test_an_occurred_at_later_than_the_gateway_clock_plus_the_skew_is_refused(ahead: int) -> None:
+    """Up to 5 minutes ahead of the gateway's clock is an OPS clock running fast; later
+    cannot have happened yet (it would make the person's real later events look stale)."""
+    instant = NOW + dt.timedelta(seconds=ahead)
+    body = benefits_granted(1, occurred_at=instant.isoformat())
+    if instant > NOW + CLOCK_SKEW:
+        assert "later than the gateway's clock" in refused(body)["data.occurred_at"]
+    else:
+        check_event(body, OPS, NOW)
+    check_event(body, OPS)  # without a clock (the contract alone), only the range counts
