@@ -5,10 +5,9 @@
 what only it does and the smoke tests that keep it supported. If a broker cannot
 start, every test that needs it errors: integration tests are never skipped.
 
-``make test`` runs two pytest workers (pytest-xdist, ``-n 2``): the integration tests
-on one and the end-to-end tests on the other, each in order as before, and the fast
-unit, deploy and interoperability tests after whichever finishes first
-(:mod:`tests.support.xdist_scheduling`).
+``make test`` runs two pytest workers (pytest-xdist, ``-n 2``): every integration and
+end-to-end test on one, in order, as before; the fast unit, deploy and interoperability
+tests beside them on the other (:mod:`tests.support.xdist_scheduling`).
 """
 
 from __future__ import annotations
@@ -42,9 +41,10 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> BrokerTestsT
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """The integration tests first, then the end-to-end tests, then the rest: the two long
-    units of work start at once, one on each worker. The order within each directory is
-    kept."""
+    """The broker tests first, so their unit (the longest) starts at once instead of after
+    the deploy tests; the integration tests first of all, so the fast tests run beside
+    them rather than beside the heavier end-to-end tests. The order within each directory
+    is kept."""
     order = {"integration": 0, "e2e": 1}
     items.sort(key=lambda item: order.get(Path(item.path).parent.name, 2))
 

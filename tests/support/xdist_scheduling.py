@@ -1,16 +1,17 @@
 """How ``make test`` spreads the suite over two pytest-xdist workers.
 
-The integration tests (``tests/integration``: one session broker, workers started per
-test) are one unit of work and the end-to-end tests (``tests/e2e``: a broker per test,
-the services as processes) another; each runs on one worker, in collection order, as a
-single-process run would run it, and the two run beside each other. Every other test
-(unit, deploy, interop: fast and self-contained) is a unit of its own and goes to the
-first worker that is nearly done with its unit.
+Every test that starts a broker or the services (``tests/integration``, ``tests/e2e``)
+belongs to one unit of work, run on one worker in collection order, exactly as a
+single-process run would run it; every other test (unit, deploy, interop: fast and
+self-contained) is a unit of its own and runs on the other worker meanwhile.
 
-Why the two broker units never split: the tests within each share a session broker and
-its topic clock (``tests/conftest.py``'s eras) and assume that no second copy of
-themselves runs at once; ``pai run`` and ``services.local.pipeline`` prefer fixed web
-ports and fall back to free ones, which only the e2e unit uses.
+Why the broker tests stay together, on one worker: they share a session broker and its
+topic clock (``tests/conftest.py``'s eras), ``pai run`` and ``services.local.pipeline``
+prefer fixed web ports, and their recovery timing assumes no second copy of them runs
+at once. Measured: with the integration and the end-to-end tests as two units beside
+each other the suite took 9 min 23 s instead of ~13, but two of four such runs failed
+(the eligibility failover test's surviving worker stopped deciding after it took over,
+and ``pai run``'s Ctrl-C test timed out), against none of the runs with one unit.
 
 pytest-xdist's own ``--dist loadgroup`` cannot express this here: with pytest 9.2 it
 no longer groups anything (it renames ``item._nodeid``, which pytest 9.2 stopped reading;
@@ -23,23 +24,18 @@ from __future__ import annotations
 from xdist.scheduler import LoadScopeScheduling
 
 BROKER_TESTS = ("integration", "e2e")
-"""The directories under ``tests/`` whose tests form one unit each."""
+"""The directories under ``tests/`` whose tests form the one broker unit."""
 
 
-def broker_unit(nodeid: str) -> str | None:
-    """``integration`` for ``tests/integration/test_x.py::test_y``, ``e2e`` likewise, else
-    None."""
+def is_broker_test(nodeid: str) -> bool:
+    """``tests/integration/test_x.py::test_y``, ``tests/e2e/...``."""
     parts = nodeid.split("::", 1)[0].split("/")
-    if len(parts) > 2 and parts[0] == "tests" and parts[1] in BROKER_TESTS:
-        return parts[1]
-    return None
+    return len(parts) > 2 and parts[0] == "tests" and parts[1] in BROKER_TESTS
 
 
 def scope_of(nodeid: str) -> str:
-    """The unit of work a test belongs to: its directory's for a broker test, its own for
-    every other test."""
-    unit = broker_unit(nodeid)
-    return nodeid if unit is None else f"broker-tests:{unit}"
+    """The unit of work a test belongs to: the one broker unit, or its own."""
+    return "broker-tests" if is_broker_test(nodeid) else nodeid
 
 
 class BrokerTestsTogether(LoadScopeScheduling):  # type: ignore[misc]  # xdist is untyped

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-from tests.support.xdist_scheduling import broker_unit, scope_of
+from tests.support.xdist_scheduling import is_broker_test, scope_of
 
 
-def test_the_integration_and_the_e2e_tests_are_a_unit_each_and_every_other_test_its_own() -> None:
-    integration = [
+def test_every_broker_test_is_one_unit_and_every_other_test_its_own() -> None:
+    broker_tests = [
         "tests/integration/test_personal_data.py::test_a_persons_decisions",
         "tests/integration/test_broker_roundtrip.py::test_x[tansu]",
-    ]
-    e2e = [
         "tests/e2e/test_pipeline.py::test_a_scripted_year[tansu]",
         "tests/e2e/test_run_command.py::test_ctrl_c_in_the_middle_of_the_demo",
     ]
@@ -20,7 +18,6 @@ def test_the_integration_and_the_e2e_tests_are_a_unit_each_and_every_other_test_
         "tests/interop/test_java_avro.py::test_java_and_we_agree[audit-0-PersonDataRead]",
         "tests/unit/e2e/test_integration_words.py::test_y",
     ]
-    assert {scope_of(nodeid) for nodeid in integration} == {"broker-tests:integration"}
-    assert {scope_of(nodeid) for nodeid in e2e} == {"broker-tests:e2e"}
+    assert {scope_of(nodeid) for nodeid in broker_tests} == {"broker-tests"}
     assert [scope_of(nodeid) for nodeid in others] == others
-    assert not any(broker_unit(nodeid) for nodeid in others)
+    assert not any(is_broker_test(nodeid) for nodeid in others)
