@@ -69,6 +69,18 @@ def eligibility_last_event(state: PersonState) -> dt.date | None:
     """The later of the latest event eligibility kept for the person (UTC dates) and the
     latest day their situation ends (a deregistration, a grant's or contract's last day);
     :data:`IN_FORCE` while a registration, grant or contract has no end."""
+    stamps = eligibility_stamps(state)
+    registration = state.deregistered_on
+    if state.registered_on is not None and registration is None:
+        registration = IN_FORCE
+    ends = [registration, *(grant_last_day(state, g) or IN_FORCE for g in state.grants)]
+    ends += [min(c.valid_until, c.ended_on or c.valid_until) for c in state.contracts.values()]
+    return _latest([*(s.date() for s in stamps), *ends])
+
+
+def eligibility_stamps(state: PersonState) -> list[dt.datetime]:
+    """The instants of the events eligibility keeps for the person (each as eligibility
+    counts it: an ``occurred_at`` no later than when its event was handled)."""
     stamps = [
         state.registration_stamp,
         state.profile_stamp,
@@ -78,12 +90,7 @@ def eligibility_last_event(state: PersonState) -> dt.date | None:
         *(e.stamp for e in state.benefit_ends),
         *(c.stamp for c in state.contracts.values()),
     ]
-    registration = state.deregistered_on
-    if state.registered_on is not None and registration is None:
-        registration = IN_FORCE
-    ends = [registration, *(grant_last_day(state, g) or IN_FORCE for g in state.grants)]
-    ends += [min(c.valid_until, c.ended_on or c.valid_until) for c in state.contracts.values()]
-    return _latest([*(s.date() for s in stamps if s is not None), *ends])
+    return [stamp for stamp in stamps if stamp is not None]
 
 
 def eligible_until(schedule: Schedule) -> dt.date | None:
