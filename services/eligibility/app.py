@@ -33,7 +33,6 @@ import orjson
 from services.eligibility import rules
 from services.eligibility.metrics import DECISIONS, outcome_label
 from services.personal_data import legal_basis, retention
-from services.personal_data.erasure_view import ErasureView
 from services.personal_data.retention_sweep import (
     RETENTION_CHECK_S,
     RetentionSweep,
@@ -47,6 +46,7 @@ from services.runtime.deadletter import DeadLetter, log_dead_letter
 from services.runtime.due_index import DueIndex
 from services.runtime.faust_app import (
     create_app,
+    follow_erasures,
     per_person_table,
     register_metrics_view,
     writes,
@@ -99,15 +99,7 @@ class EligibilityService:
         inputs = self.app.topic(PROFILES.name, SOCIAL_ASSISTANCE.name)
         self.app.agent(inputs, name="eligibility-decide")(self._agent)
         self.app.timer(1.0, name="eligibility-expire")(self._expire)
-        secret = settings.audit_hash_secret
-        self.erasure_view = ErasureView(
-            kafka_client_kwargs(settings), None if secret is None else secret.get_secret_value()
-        )
-        self.app.task(self.erasure_view.run)
-        erasure_view = self.erasure_view
-        self.app.pai_waiting_for.append(  # type: ignore[attr-defined]
-            lambda: None if erasure_view.caught_up.is_set() else "pai.erasures.v1"
-        )
+        self.erasure_view = follow_erasures(self.app, settings)
         if isinstance(self.clock, TopicClock):
             self.app.task(self._follow_clock)
             clock = self.clock

@@ -107,10 +107,7 @@ class NotifierService:
         self.failure: BaseException | None = None
         self._stopping = asyncio.Event()
         self._resumes: dict[TopicPartition, asyncio.TimerHandle] = {}
-        secret = settings.audit_hash_secret
-        self.erasure_view = ErasureView(
-            kafka_client_kwargs(settings), None if secret is None else secret.get_secret_value()
-        )
+        self.erasure_view = ErasureView.of(settings)
         self._following: asyncio.Task[None] | None = None
 
     # -- running -----------------------------------------------------------------------------

@@ -22,6 +22,7 @@ from services.personal_data.erasures import Erasures
 from services.runtime.codec import AvroCodec, UndecodableRecord
 from services.runtime.end_offsets import fetched_end_offsets
 from services.runtime.inbound import Rejected
+from services.runtime.settings import Settings, kafka_client_kwargs
 from services.runtime.topic_reader import read_until_now, read_whole_topic
 from services.runtime.topics import ERASURES
 
@@ -54,6 +55,14 @@ class ErasureView:
         self.client_kwargs = client_kwargs
         self.erasures = Erasures(secret)
         self.caught_up = asyncio.Event()
+
+    @classmethod
+    def of(cls, settings: Settings) -> ErasureView:
+        """The view a service of ``settings`` keeps (its Kafka client, the audit hash secret)."""
+        secret = settings.audit_hash_secret
+        return cls(
+            kafka_client_kwargs(settings), None if secret is None else secret.get_secret_value()
+        )
 
     def check(self, person_id: str, occurred_at: dt.datetime) -> None:
         """Rejected (``person-erased``) for input of a person erased at or after it

@@ -43,6 +43,7 @@ from aiohttp import web
 from faust.web import Request, Response, View
 from faust.web.base import BlueprintManager
 
+from services.personal_data.erasure_view import ErasureView
 from services.runtime import (
     end_offsets,
     fetch_wait,
@@ -171,6 +172,17 @@ def register_lost_records_check(app: faust.App, client_kwargs: dict[str, Any]) -
             log.debug("lost-records check skipped: %r", exc)
 
     app.timer(interval=lost_records.CHECK_EVERY_S)(rewind_lost)
+
+
+def follow_erasures(app: faust.App, settings: Settings) -> ErasureView:
+    """The app's view of ``pai.erasures.v1``: read by a task of the app, and the worker
+    not ready until it has caught up (nothing of an erased person comes back)."""
+    view = ErasureView.of(settings)
+    app.task(view.run)
+    app.pai_waiting_for.append(  # type: ignore[attr-defined]
+        lambda: None if view.caught_up.is_set() else "pai.erasures.v1"
+    )
+    return view
 
 
 def writes(app: faust.App) -> WriteGate:

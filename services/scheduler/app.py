@@ -31,7 +31,6 @@ from typing import Any
 import faust
 
 from services.personal_data import retention
-from services.personal_data.erasure_view import ErasureView
 from services.personal_data.retention_sweep import (
     RETENTION_CHECK_S,
     RetentionSweep,
@@ -44,6 +43,7 @@ from services.runtime.codec import AvroCodec
 from services.runtime.deadletter import DeadLetter, log_dead_letter
 from services.runtime.faust_app import (
     create_app,
+    follow_erasures,
     per_person_table,
     register_metrics_view,
     writes,
@@ -114,15 +114,7 @@ class SchedulerService:
         )
         self.app.agent(inputs, name="scheduler-schedule")(self._agent)
         self.app.task(self.editions.run)
-        secret = settings.audit_hash_secret
-        self.erasure_view = ErasureView(
-            kafka_client_kwargs(settings), None if secret is None else secret.get_secret_value()
-        )
-        self.app.task(self.erasure_view.run)
-        erasure_view = self.erasure_view
-        self.app.pai_waiting_for.append(  # type: ignore[attr-defined]
-            lambda: None if erasure_view.caught_up.is_set() else "pai.erasures.v1"
-        )
+        self.erasure_view = follow_erasures(self.app, settings)
         self.app.timer(1.0, name="scheduler-deadlines")(self._tick)
         if isinstance(self.clock, TopicClock):
             self.app.task(self._follow_clock)
