@@ -363,27 +363,24 @@ def test_an_open_ended_eligible_decision_keeps_the_person() -> None:
     sweep must not remove the person (a referral of 2026-12-07 would then be refused)."""
     registry = Registry()
     registry.today = D(2014, 3, 10)
-    registry.send(
-        "EligibilityDecision",
-        occurred_at=at_noon(registry.today),
-        decided_on=registry.today,
-        eligible=True,
-        effective_from=D(2014, 3, 3),
-        changes_on=None,
-    )
+
+    def decided(eligible: bool, effective_from: dt.date) -> None:
+        registry.send(
+            "EligibilityDecision",
+            occurred_at=at_noon(registry.today),
+            decided_on=registry.today,
+            eligible=eligible,
+            effective_from=effective_from,
+            changes_on=None,
+        )
+
+    decided(True, D(2014, 3, 3))
     value = stored.pack(registry.schedule, None)
     assert swept(value, SWEEP_DAY, 10) == {KEY: value}
     assert swept(value, D(2400, 1, 1), 10) == {KEY: value}, "open-ended: never expires"
     # an ineligible decision from 2015-06-01 ends it: retention counts from that decision's
     # start (the day after the last eligible day, 2015-05-31)
-    registry.send(
-        "EligibilityDecision",
-        occurred_at=at_noon(registry.today),
-        decided_on=registry.today,
-        eligible=False,
-        effective_from=D(2015, 6, 1),
-        changes_on=None,
-    )
+    decided(False, D(2015, 6, 1))
     value = stored.pack(registry.schedule, None)
     assert swept(value, D(2025, 6, 1), 10) == {KEY: value}
     assert swept(value, D(2025, 6, 2), 10) == {}
